@@ -1,0 +1,4 @@
+"""Hook implementations of the LiteLLM adapter (imports no harness)."""
+
+EXTRA = "litellm"
+REQUIRES = ("litellm",)

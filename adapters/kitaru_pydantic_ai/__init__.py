@@ -1,0 +1,1 @@
+"""Kitaru adapter for Pydantic AI."""

@@ -1,0 +1,4 @@
+"""Hook implementations of the Pydantic AI adapter (imports no harness)."""
+
+EXTRA = "pydantic-ai"
+REQUIRES = ("pydantic_ai",)

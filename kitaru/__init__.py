@@ -1,0 +1,90 @@
+"""Kitaru: durable execution for Python agents.
+
+Decorate a function with ``@flow`` and its steps with ``@checkpoint``; a crash, a wait for a
+human or a replay then resumes from recorded work instead of doing it again.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from kitaru_core._decorators import Checkpoint, Flow, checkpoint, flow
+from kitaru_core.errors import (
+    ArtifactCorrupted,
+    ArtifactNotFound,
+    ConfigurationError,
+    ExecutionBusy,
+    ExecutionCancelled,
+    ExecutionFailed,
+    ExecutionNotFound,
+    ExecutionSuspended,
+    FlowNotFound,
+    InvalidExecutionState,
+    KitaruError,
+    MissingExtraError,
+    NotAKitaruStore,
+    SerializationError,
+    StoreError,
+    WaitAborted,
+)
+
+if TYPE_CHECKING:
+    from kitaru_core._api import idempotency_key, load, log, save
+    from kitaru_core._config import configure
+    from kitaru_core._handle import FlowHandle
+    from kitaru_core.client import Execution, KitaruClient
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "KitaruClient": "kitaru_core.client",
+    "Execution": "kitaru_core.client",
+    "FlowHandle": "kitaru_core._handle",
+    "configure": "kitaru_core._config",
+    "idempotency_key": "kitaru_core._api",
+    "load": "kitaru_core._api",
+    "log": "kitaru_core._api",
+    "save": "kitaru_core._api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kitaru' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "ArtifactCorrupted",
+    "ArtifactNotFound",
+    "Checkpoint",
+    "ConfigurationError",
+    "Execution",
+    "ExecutionBusy",
+    "ExecutionCancelled",
+    "ExecutionFailed",
+    "ExecutionNotFound",
+    "ExecutionSuspended",
+    "Flow",
+    "FlowHandle",
+    "FlowNotFound",
+    "InvalidExecutionState",
+    "KitaruClient",
+    "KitaruError",
+    "MissingExtraError",
+    "NotAKitaruStore",
+    "SerializationError",
+    "StoreError",
+    "WaitAborted",
+    "checkpoint",
+    "configure",
+    "flow",
+    "idempotency_key",
+    "load",
+    "log",
+    "save",
+]

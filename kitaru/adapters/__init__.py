@@ -1,0 +1,1 @@
+"""Harness adapters, each importable as ``kitaru.adapters.<harness>``."""

@@ -1,0 +1,65 @@
+"""Functions a flow calls: ``log``, ``save``, ``load`` and ``idempotency_key``."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from kitaru_core import _context
+from kitaru_core._runtime import ExecutionRun
+from kitaru_core.errors import KitaruError
+
+
+def _require_run(what: str) -> ExecutionRun:
+    run = _context.current_run()
+    if run is None:
+        raise KitaruError(f"kitaru.{what}() must be called while a @flow runs.")
+    return run
+
+
+def log(**metadata: Any) -> None:
+    """Attach metadata to the current checkpoint, or to the execution outside one."""
+    scope = _context.current_operation()
+    if scope is not None:
+        scope.metadata.update(metadata)
+        return
+    run = _require_run("log")
+    run.metadata.update(metadata)
+    run.store.update_execution(run.exec_id, metadata=run.metadata)
+
+
+def idempotency_key() -> str:
+    """A key that is the same every time this operation runs: use it for external side effects."""
+    run = _require_run("idempotency_key")
+    scope = _context.current_operation()
+    return f"{run.exec_id}:{scope.op_id if scope is not None else 'flow'}"
+
+
+def save(name: str, value: Any) -> str:
+    """Store ``value`` as a new version of artifact ``name`` of this execution; returns its id."""
+    from kitaru_core._ids import new_artifact_id
+    from kitaru_core._records import ArtifactRecord
+
+    run = _require_run("save")
+    stored = run.encode(value, what=f"Artifact {name!r}")
+    scope = _context.current_operation()
+    record = ArtifactRecord(
+        artifact_id=new_artifact_id(),
+        exec_id=run.exec_id,
+        name=name,
+        version=0,
+        codec=stored.codec,
+        created_at=time.time(),
+        size=stored.size,
+        data=stored.data,
+        ref=stored.ref,
+        op_id=scope.op_id if scope is not None else None,
+    )
+    return run.store.save_artifact(record).artifact_id
+
+
+def load(exec_id: str, name: str) -> Any:
+    """The latest version of artifact ``name`` saved by execution ``exec_id``."""
+    from kitaru_core.client import KitaruClient
+
+    return KitaruClient().artifacts.latest(exec_id, name).load()

@@ -1,0 +1,138 @@
+"""The default serializers: JSON, Pydantic models, dataclasses, bytes, and pickle as a last resort."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pickle
+from collections.abc import Callable
+from typing import Any
+
+from kitaru_core._serialization import import_path, pydantic_loaded, type_path
+from kitaru_core.hookspecs import hookimpl
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def is_plain_json(value: Any, depth: int = 0) -> bool:
+    """True when ``value`` round-trips through JSON unchanged (no tuples, no non-str keys)."""
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return True
+    if depth > 64:
+        return False
+    if kind is list:
+        return all(is_plain_json(item, depth + 1) for item in value)
+    if kind is dict:
+        return all(
+            type(k) is str and is_plain_json(v, depth + 1) for k, v in value.items()
+        )
+    return False
+
+
+class JsonSerializer:
+    """Plain JSON data."""
+
+    name = "json"
+    priority = 0
+
+    def accepts(self, value: Any) -> bool:
+        return is_plain_json(value)
+
+    def dumps(self, value: Any) -> bytes:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def loads(self, data: bytes) -> Any:
+        return json.loads(data)
+
+
+def _split_header(data: bytes) -> tuple[Any, bytes]:
+    header, _, body = data.partition(b"\n")
+    return import_path(header.decode()), body
+
+
+class PydanticSerializer:
+    """Pydantic models, stored as their JSON with the class path in front."""
+
+    name = "pydantic"
+    priority = 10
+
+    def accepts(self, value: Any) -> bool:
+        if not pydantic_loaded():
+            return False
+        from pydantic import BaseModel
+
+        return isinstance(value, BaseModel)
+
+    def dumps(self, value: Any) -> bytes:
+        return type_path(type(value)).encode() + b"\n" + value.model_dump_json().encode()
+
+    def loads(self, data: bytes) -> Any:
+        cls, body = _split_header(data)
+        return cls.model_validate_json(body)
+
+
+class DataclassSerializer:
+    """Dataclass instances, through Pydantic's validation of the dataclass type."""
+
+    name = "dataclass"
+    priority = 20
+
+    def accepts(self, value: Any) -> bool:
+        return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+    def dumps(self, value: Any) -> bytes:
+        from pydantic import TypeAdapter
+
+        body = TypeAdapter(type(value)).dump_json(value)
+        return type_path(type(value)).encode() + b"\n" + body
+
+    def loads(self, data: bytes) -> Any:
+        from pydantic import TypeAdapter
+
+        cls, body = _split_header(data)
+        return TypeAdapter(cls).validate_json(body)
+
+
+class BytesSerializer:
+    """Raw bytes, stored as they are."""
+
+    name = "bytes"
+    priority = 30
+
+    def accepts(self, value: Any) -> bool:
+        return type(value) is bytes
+
+    def dumps(self, value: Any) -> bytes:
+        return value  # type: ignore[no-any-return]
+
+    def loads(self, data: bytes) -> Any:
+        return bytes(data)
+
+
+class PickleSerializer:
+    """Anything picklable. The last resort; its codec name marks every value it wrote."""
+
+    name = "pickle"
+    priority = 1000
+
+    def accepts(self, value: Any) -> bool:
+        return True
+
+    def dumps(self, value: Any) -> bytes:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def loads(self, data: bytes) -> Any:
+        return pickle.loads(data)
+
+
+@hookimpl
+def register_serializers(register: Callable[[Any], None]) -> None:
+    for serializer in (
+        JsonSerializer(),
+        PydanticSerializer(),
+        DataclassSerializer(),
+        BytesSerializer(),
+        PickleSerializer(),
+    ):
+        register(serializer)

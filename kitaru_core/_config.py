@@ -1,0 +1,174 @@
+"""Settings: KITARU_HOME, the config file, environment variables and ``kitaru.configure``."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from kitaru_core.errors import ConfigurationError
+
+Durability = Literal["process", "power"]
+DURABILITY_MODES: tuple[str, ...] = ("process", "power")
+CONFIG_FILE_NAME = "config.toml"
+DEFAULT_STACK = "default"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A named pair of execution store and artifact store."""
+
+    name: str
+    store_url: str
+    artifact_url: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the runtime needs to know about where and how to record."""
+
+    home: Path
+    stack: Stack
+    durability: Durability = "process"
+    models: dict[str, str] = field(default_factory=dict)
+    inline_limit: int = 64 * 1024
+
+
+def kitaru_home() -> Path:
+    """The folder that holds the default store, artifacts and config file."""
+    return Path(os.environ.get("KITARU_HOME") or Path.home() / ".kitaru").expanduser()
+
+
+def config_path() -> Path:
+    """Where the config file lives."""
+    return kitaru_home() / CONFIG_FILE_NAME
+
+
+def default_stack(home: Path) -> Stack:
+    """The embedded stack: SQLite and a local folder under ``home``."""
+    return Stack(DEFAULT_STACK, f"sqlite:///{home / 'kitaru.db'}", str(home / "artifacts"))
+
+
+def read_config_file() -> dict[str, Any]:
+    """The parsed config file, or an empty dict when there is none."""
+    path = config_path()
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(
+            f"The config file {path} is not valid TOML ({exc}). Fix or delete it."
+        ) from exc
+
+
+def write_config_file(data: dict[str, Any]) -> None:
+    """Write the config file atomically."""
+    import tomli_w
+
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(tomli_w.dumps(data))
+    tmp.replace(path)
+
+
+def stacks_from_config(data: dict[str, Any], home: Path) -> dict[str, Stack]:
+    """All stacks: the default one plus those in the config file."""
+    stacks = {DEFAULT_STACK: default_stack(home)}
+    for name, entry in (data.get("stacks") or {}).items():
+        if not isinstance(entry, dict) or "store" not in entry:
+            raise ConfigurationError(
+                f"Stack {name!r} in {config_path()} needs a 'store' URL "
+                "(and optionally 'artifacts')."
+            )
+        artifacts = entry.get("artifacts") or str(home / "artifacts")
+        stacks[name] = Stack(name, str(entry["store"]), str(artifacts))
+    return stacks
+
+
+_overrides: dict[str, Any] = {}
+_cached: Settings | None = None
+
+
+def load_settings() -> Settings:
+    """Current settings: configure() overrides, then environment, then config file."""
+    global _cached
+    if _cached is not None:
+        return _cached
+    home = kitaru_home()
+    data = read_config_file()
+    stacks = stacks_from_config(data, home)
+    stack_name = (
+        _overrides.get("stack") or os.environ.get("KITARU_STACK") or data.get("active_stack")
+    ) or DEFAULT_STACK
+    if stack_name not in stacks:
+        raise ConfigurationError(
+            f"Unknown stack {stack_name!r}. Known stacks: {', '.join(sorted(stacks))}. "
+            "Create it with `kitaru stack create`."
+        )
+    stack = stacks[stack_name]
+    store_url = _overrides.get("store_url") or os.environ.get("KITARU_STORE_URL")
+    artifact_url = _overrides.get("artifact_url") or os.environ.get("KITARU_ARTIFACT_URL")
+    if store_url or artifact_url:
+        stack = replace(
+            stack,
+            store_url=store_url or stack.store_url,
+            artifact_url=artifact_url or stack.artifact_url,
+        )
+    durability = (
+        _overrides.get("durability")
+        or os.environ.get("KITARU_DURABILITY")
+        or data.get("durability")
+        or "process"
+    )
+    if durability not in DURABILITY_MODES:
+        raise ConfigurationError(
+            f"durability must be one of {', '.join(DURABILITY_MODES)}, not {durability!r}."
+        )
+    models = {**(data.get("models") or {}), **(_overrides.get("models") or {})}
+    _cached = Settings(home=home, stack=stack, durability=durability, models=models)
+    return _cached
+
+
+def configure(**overrides: Any) -> Settings:
+    """Override settings for this process (stack, store_url, artifact_url, durability, models)."""
+    global _cached
+    allowed = {"stack", "store_url", "artifact_url", "durability", "models"}
+    unknown = set(overrides) - allowed
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown setting(s) {', '.join(sorted(unknown))}; "
+            f"configure() takes {', '.join(sorted(allowed))}."
+        )
+    for key, value in overrides.items():
+        if value is None:
+            _overrides.pop(key, None)
+        elif key == "models":
+            _overrides["models"] = {**_overrides.get("models", {}), **value}
+        else:
+            _overrides[key] = value
+    _cached = None
+    return load_settings()
+
+
+def reset() -> None:
+    """Forget overrides and cached settings (tests, ``KITARU_HOME`` changes)."""
+    global _cached
+    _overrides.clear()
+    _cached = None
+
+
+def settings_for_stack(name: str) -> Settings:
+    """Current settings, but on the stack called ``name``."""
+    settings = load_settings()
+    if name == settings.stack.name:
+        return settings
+    stacks = stacks_from_config(read_config_file(), settings.home)
+    if name not in stacks:
+        raise ConfigurationError(
+            f"Unknown stack {name!r}. Known stacks: {', '.join(sorted(stacks))}."
+        )
+    return replace(settings, stack=stacks[name])

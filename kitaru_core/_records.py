@@ -1,0 +1,115 @@
+"""Plain records that move between the runtime, the client and a store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+EXECUTION_STATUSES = ("queued", "running", "waiting", "completed", "failed", "cancelled")
+FINISHED_STATUSES = frozenset({"completed", "failed", "cancelled"})
+
+
+@dataclass
+class ExecutionRecord:
+    """One run of a flow as stored."""
+
+    exec_id: str
+    flow_name: str
+    flow_ref: str
+    status: str
+    created_at: float
+    flow_file: str | None = None
+    code_dir: str | None = None
+    is_async: bool = False
+    inputs_codec: str | None = None
+    inputs: bytes | None = None
+    result_codec: str | None = None
+    result: bytes | None = None
+    result_ref: str | None = None
+    error: dict[str, Any] | None = None
+    original_exec_id: str | None = None
+    replay_from: str | None = None
+    started_at: float | None = None
+    updated_at: float | None = None
+    ended_at: float | None = None
+    owner: str | None = None
+    lease_expires_at: float | None = None
+    run_count: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_spent: float = 0.0
+    cost_saved: float = 0.0
+
+
+@dataclass
+class OperationRecord:
+    """One attempt of an operation as stored; the ``completed`` one is what resume reuses."""
+
+    exec_id: str
+    op_id: str
+    name: str
+    kind: str
+    fingerprint: str
+    n: int
+    attempt: int
+    status: str
+    started_at: float
+    ended_at: float
+    input_text: str | None = None
+    output_codec: str | None = None
+    output: bytes | None = None
+    output_ref: str | None = None
+    error: dict[str, Any] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    run_no: int = 1
+    reused_from: str | None = None
+    model: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+    seq: int | None = None
+
+
+@dataclass
+class LogRecord:
+    """A line printed or logged while a flow ran."""
+
+    exec_id: str
+    ts: float
+    stream: str
+    line: str
+    op_id: str | None = None
+
+
+@dataclass
+class ArtifactRecord:
+    """One version of a named value saved with ``kitaru.save``."""
+
+    artifact_id: str
+    exec_id: str
+    name: str
+    version: int
+    codec: str
+    created_at: float
+    size: int
+    data: bytes | None = None
+    ref: str | None = None
+    op_id: str | None = None
+
+
+@dataclass
+class WaitRecord:
+    """A point where a flow waits for a human, an agent or a webhook."""
+
+    exec_id: str
+    wait_id: str
+    name: str
+    status: str
+    created_at: float
+    schema: dict[str, Any] | None = None
+    question: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    value_codec: str | None = None
+    value: bytes | None = None
+    answered_at: float | None = None

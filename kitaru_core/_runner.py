@@ -1,0 +1,260 @@
+"""Starting and resuming executions in this process: claim, run the body, record the outcome."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from kitaru_core import _capture, _context
+from kitaru_core._backends import current_store
+from kitaru_core._code import load_flow
+from kitaru_core._config import Settings, load_settings, settings_for_stack
+from kitaru_core._handle import FlowHandle, LocalOutcome
+from kitaru_core._ids import new_exec_id
+from kitaru_core._lease import LEASE_SECONDS, leases, my_owner_id, owner_alive
+from kitaru_core._oplog import OperationLog
+from kitaru_core._records import ExecutionRecord, OperationRecord
+from kitaru_core._runtime import CONTROL_FLOW, ExecutionRun, describe_error
+from kitaru_core._store import Store
+from kitaru_core._values import ARGS_CODEC, decode_arguments, encode_arguments
+from kitaru_core.errors import ExecutionBusy, ExecutionSuspended, InvalidExecutionState
+
+if TYPE_CHECKING:
+    from kitaru_core._decorators import Flow
+
+RESUMABLE = {
+    "resume": ("queued", "waiting", "failed", "running"),
+    "retry": ("failed", "running"),
+}
+
+
+def settings_for(flow: Flow) -> Settings:
+    """The settings a flow runs with: its own stack if it names one."""
+    return settings_for_stack(flow.stack) if flow.stack else load_settings()
+
+
+def create_execution(
+    flow: Flow,
+    arguments: dict[str, Any],
+    *,
+    settings: Settings,
+    original_exec_id: str | None = None,
+    replay_from: str | None = None,
+    inherited: dict[str, OperationRecord] | None = None,
+) -> ExecutionRun:
+    """Record a new execution owned by this process and return its run."""
+    store = current_store(settings)
+    now = time.time()
+    owner = my_owner_id()
+    record = ExecutionRecord(
+        exec_id=new_exec_id(),
+        flow_name=flow.name,
+        flow_ref=flow.ref,
+        flow_file=flow.file,
+        code_dir=flow.code_dir,
+        is_async=flow.is_async,
+        status="running",
+        created_at=now,
+        started_at=now,
+        updated_at=now,
+        inputs_codec=ARGS_CODEC,
+        inputs=encode_arguments(arguments, what=f"Flow {flow.name!r}"),
+        original_exec_id=original_exec_id,
+        replay_from=replay_from,
+        owner=owner,
+        lease_expires_at=now + LEASE_SECONDS,
+        run_count=1,
+    )
+    store.create_execution(record)
+    log = OperationLog([], inherited)
+    return ExecutionRun(record, store=store, settings=settings, log=log, run_no=1, owner=owner)
+
+
+def claim_execution(
+    exec_id: str, *, store: Store, settings: Settings, action: str
+) -> tuple[Flow, ExecutionRun, dict[str, Any]]:
+    """Take over a stored execution for ``action`` (resume or retry) in this process."""
+    record = store.get_execution(exec_id)
+    allowed = RESUMABLE[action]
+    if record.status not in allowed:
+        hint = {
+            "completed": f"it already completed; replay it with `kitaru executions replay {exec_id}`",
+            "cancelled": "it was cancelled",
+        }.get(record.status, f"only {', '.join(allowed)} executions can be {action}d")
+        raise InvalidExecutionState(f"Cannot {action} execution {exec_id}: {hint}.")
+    owner = my_owner_id()
+    lease = time.time() + LEASE_SECONDS
+    if record.status == "running":
+        if owner_alive(record.owner, record.lease_expires_at):
+            raise ExecutionBusy(
+                f"Execution {exec_id} is running in {record.owner}. "
+                "Wait for it, or cancel it with `kitaru executions cancel`."
+            )
+        claimed = store.claim_execution(
+            exec_id,
+            owner=owner,
+            lease_expires_at=lease,
+            from_statuses=("running",),
+            expected_owner=record.owner,
+            check_owner=True,
+        )
+    else:
+        claimed = store.claim_execution(
+            exec_id,
+            owner=owner,
+            lease_expires_at=lease,
+            from_statuses=allowed,
+            expected_owner=None,
+            check_owner=False,
+        )
+    if not claimed:
+        raise ExecutionBusy(f"Execution {exec_id} changed while being claimed; try again.")
+    flow = load_flow(record)
+    record = store.get_execution(exec_id)
+    arguments = decode_arguments(record.inputs, what=f"Flow {record.flow_name!r}")
+    log = OperationLog(store.load_operations(exec_id))
+    run = ExecutionRun(
+        record, store=store, settings=settings, log=log, run_no=record.run_count, owner=owner
+    )
+    return flow, run, arguments
+
+
+# running the body ---------------------------------------------------------------------------
+
+
+def _finish(run: ExecutionRun, status: str, **fields: Any) -> None:
+    now = time.time()
+    record = run.record
+    fields.update(
+        status=status,
+        updated_at=now,
+        ended_at=now if status in ("completed", "failed", "cancelled") else None,
+        owner=None,
+        lease_expires_at=None,
+        metadata=run.metadata,
+        cost_saved=record.cost_saved + run.saved_cost,
+    )
+    run.store.append_logs(run.take_logs(final=True))
+    run.store.update_execution(run.exec_id, expected_owner=run.owner, **fields)
+    _emit_execution(status, run)
+
+
+def _emit_execution(event: str, run: ExecutionRun) -> None:
+    from kitaru_core.plugins import get_plugin_manager
+
+    hook = get_plugin_manager().hook.on_execution_event
+    if hook.get_hookimpls():
+        hook(event=event, execution=run.record)
+
+
+def _complete(run: ExecutionRun, flow: Flow, value: Any) -> LocalOutcome:
+    try:
+        stored = run.encode(value, what=f"The result of flow {flow.name!r}")
+    except Exception as exc:
+        return _fail(run, exc)
+    _finish(run, "completed", result_codec=stored.codec, result=stored.data, result_ref=stored.ref)
+    return LocalOutcome("completed", value=value)
+
+
+def _fail(run: ExecutionRun, exc: BaseException) -> LocalOutcome:
+    _finish(run, "failed", error=describe_error(exc))
+    return LocalOutcome("failed", error=exc)
+
+
+def _unwind(run: ExecutionRun, exc: BaseException) -> LocalOutcome:
+    if isinstance(exc, ExecutionSuspended):
+        _finish(run, "waiting")
+        return LocalOutcome("waiting", error=exc)
+    _finish(run, "cancelled")
+    return LocalOutcome("cancelled", error=exc)
+
+
+class _Running:
+    """Context for a body run: current execution, output capture and lease renewal."""
+
+    def __init__(self, run: ExecutionRun) -> None:
+        self.run = run
+
+    def __enter__(self) -> ExecutionRun:
+        self._token = _context.enter_run(self.run)
+        _capture.start()
+        leases.hold(self.run.exec_id, self.run.store)
+        _emit_execution("started", self.run)
+        return self.run
+
+    def __exit__(self, *exc: object) -> None:
+        leases.release(self.run.exec_id)
+        _capture.stop()
+        _context.exit_run(self._token)
+
+
+def _call_args(flow: Flow, arguments: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    bound = inspect.BoundArguments(flow.signature, arguments)  # type: ignore[arg-type]
+    return bound.args, bound.kwargs
+
+
+def execute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> FlowHandle:
+    """Run a sync flow body to its end (or suspension) in this thread."""
+    args, kwargs = _call_args(flow, arguments)
+    with _Running(run):
+        outcome = _attempts(flow, run, lambda: flow.func(*args, **kwargs))
+    return FlowHandle(run.exec_id, store=run.store, settings=run.settings, outcome=outcome)
+
+
+def _attempts(flow: Flow, run: ExecutionRun, body: Callable[[], Any]) -> LocalOutcome:
+    for attempt in range(flow.retries + 1):
+        run.log.restart()
+        try:
+            value = body()
+        except CONTROL_FLOW as exc:
+            return _unwind(run, exc)
+        except Exception as exc:
+            if attempt < flow.retries:
+                continue
+            return _fail(run, exc)
+        except BaseException as exc:
+            _fail(run, exc)
+            raise
+        return _complete(run, flow, value)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def aexecute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> FlowHandle:
+    """Run an async flow body to its end (or suspension)."""
+    args, kwargs = _call_args(flow, arguments)
+    outcome: LocalOutcome | None = None
+    with _Running(run):
+        for attempt in range(flow.retries + 1):
+            run.log.restart()
+            try:
+                value = await flow.func(*args, **kwargs)
+            except CONTROL_FLOW as exc:
+                outcome = _unwind(run, exc)
+                break
+            except Exception as exc:
+                if attempt < flow.retries:
+                    continue
+                outcome = _fail(run, exc)
+                break
+            except BaseException as exc:
+                _fail(run, exc)
+                raise
+            outcome = _complete(run, flow, value)
+            break
+    assert outcome is not None
+    return FlowHandle(run.exec_id, store=run.store, settings=run.settings, outcome=outcome)
+
+
+def continue_execution(
+    exec_id: str, *, store: Store, settings: Settings, action: str
+) -> FlowHandle:
+    """Resume or retry a stored execution in this process and wait for it to stop."""
+    flow, run, arguments = claim_execution(exec_id, store=store, settings=settings, action=action)
+    if flow.is_async:
+        import asyncio
+
+        return asyncio.run(aexecute(flow, run, arguments))
+    return execute(flow, run, arguments)
+

@@ -1,0 +1,6 @@
+"""The Python client for executions and artifacts."""
+
+from kitaru_core.client._client import ArtifactsAPI, ExecutionsAPI, KitaruClient
+from kitaru_core.client._models import Artifact, Execution, OperationInfo
+
+__all__ = ["Artifact", "ArtifactsAPI", "Execution", "ExecutionsAPI", "KitaruClient", "OperationInfo"]

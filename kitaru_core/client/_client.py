@@ -1,0 +1,143 @@
+"""KitaruClient: read, resume, retry and cancel executions; read artifacts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from kitaru_core._backends import current_store
+from kitaru_core._config import Settings, load_settings, settings_for_stack
+from kitaru_core._handle import FlowHandle
+from kitaru_core._records import LogRecord
+from kitaru_core._store import Store
+from kitaru_core.client._models import Artifact, Execution
+from kitaru_core.errors import ArtifactNotFound, ExecutionNotFound, InvalidExecutionState
+
+
+class ExecutionsAPI:
+    """``client.executions``."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self._store = store
+        self._settings = settings
+
+    def _wrap(self, exec_id: str) -> Execution:
+        return Execution(self._store.get_execution(exec_id), self._store, self._settings)
+
+    def list(
+        self, flow: str | None = None, status: str | None = None, limit: int = 50
+    ) -> list[Execution]:
+        """Newest first, optionally filtered by flow name and status."""
+        return [
+            Execution(record, self._store, self._settings)
+            for record in self._store.list_executions(flow=flow, status=status, limit=limit)
+        ]
+
+    def get(self, exec_id: str) -> Execution:
+        """One execution; :class:`ExecutionNotFound` when the id is unknown."""
+        return self._wrap(exec_id)
+
+    def latest(self, flow: str | None = None) -> Execution:
+        """The newest execution (of ``flow``)."""
+        found = self._store.list_executions(flow=flow, limit=1)
+        if not found:
+            raise ExecutionNotFound(f"<latest{f' of {flow}' if flow else ''}>")
+        return Execution(found[0], self._store, self._settings)
+
+    def logs(self, exec_id: str) -> list[LogRecord]:
+        """Lines printed or logged while the execution ran."""
+        self._store.get_execution(exec_id)
+        return self._store.get_logs(exec_id)
+
+    def resume(self, exec_id: str) -> FlowHandle:
+        """Continue a crashed, queued or answered execution here; completed operations are reused."""
+        from kitaru_core._runner import continue_execution
+
+        return continue_execution(
+            exec_id, store=self._store, settings=self._settings, action="resume"
+        )
+
+    def retry(self, exec_id: str) -> FlowHandle:
+        """Run a failed execution again from the top; the failed operation runs again."""
+        from kitaru_core._runner import continue_execution
+
+        return continue_execution(
+            exec_id, store=self._store, settings=self._settings, action="retry"
+        )
+
+    def cancel(self, exec_id: str) -> Execution:
+        """Stop an execution that has not finished; a running one stops at its next operation."""
+        import time
+
+        record = self._store.get_execution(exec_id)
+        now = time.time()
+        if not self._store.transition(
+            exec_id,
+            to="cancelled",
+            from_statuses=("queued", "running", "waiting"),
+            ended_at=now,
+            updated_at=now,
+            owner=None,
+            lease_expires_at=None,
+        ):
+            raise InvalidExecutionState(
+                f"Cannot cancel execution {exec_id}: it is already {record.status}."
+            )
+        return self._wrap(exec_id)
+
+
+class ArtifactsAPI:
+    """``client.artifacts``."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self._store = store
+        self._settings = settings
+
+    def list(
+        self, exec_id: str | None = None, name: str | None = None, limit: int = 100
+    ) -> list[Artifact]:
+        """Newest first."""
+        return [
+            Artifact(record, self._settings)
+            for record in self._store.list_artifacts(exec_id=exec_id, name=name, limit=limit)
+        ]
+
+    def get(self, artifact_id: str) -> Artifact:
+        """One artifact version by id."""
+        return Artifact(self._store.get_artifact(artifact_id), self._settings)
+
+    def latest(self, exec_id: str, name: str) -> Artifact:
+        """The newest version of ``name`` in ``exec_id``."""
+        found = self._store.list_artifacts(exec_id=exec_id, name=name, limit=1)
+        if not found:
+            self._store.get_execution(exec_id)
+            raise ArtifactNotFound(
+                f"Execution {exec_id} saved no artifact named {name!r}. "
+                f"List its artifacts with `kitaru artifacts list --exec {exec_id}`."
+            )
+        return Artifact(found[0], self._settings)
+
+
+class KitaruClient:
+    """Entry point for reading and steering executions of a stack."""
+
+    def __init__(
+        self,
+        stack: str | None = None,
+        *,
+        store_url: str | None = None,
+        artifact_url: str | None = None,
+    ) -> None:
+        settings = settings_for_stack(stack) if stack else load_settings()
+        if store_url or artifact_url:
+            settings = replace(
+                settings,
+                stack=replace(
+                    settings.stack,
+                    store_url=store_url or settings.stack.store_url,
+                    artifact_url=artifact_url or settings.stack.artifact_url,
+                ),
+            )
+        self.settings = settings
+        self.store = current_store(settings)
+        self.executions = ExecutionsAPI(self.store, settings)
+        self.artifacts = ArtifactsAPI(self.store, settings)

@@ -1,0 +1,133 @@
+"""Every error Kitaru raises: one base, specific subclasses, messages that say what to do next."""
+
+from __future__ import annotations
+
+
+class KitaruError(Exception):
+    """Base of all Kitaru errors. ``code`` is stable and safe to match on."""
+
+    code = "kitaru_error"
+
+
+class ConfigurationError(KitaruError):
+    """A setting, stack or config file is invalid."""
+
+    code = "configuration"
+
+
+class StoreError(KitaruError):
+    """The execution store cannot be opened or used."""
+
+    code = "store"
+
+
+class NotAKitaruStore(StoreError):
+    """The store location holds something that is not a Kitaru database."""
+
+    code = "not_a_kitaru_store"
+
+
+class ExecutionNotFound(KitaruError, LookupError):
+    """No execution has the given id."""
+
+    code = "execution_not_found"
+
+    def __init__(self, exec_id: str) -> None:
+        self.exec_id = exec_id
+        super().__init__(
+            f"No execution with id {exec_id!r} in this store. "
+            "Check the id with `kitaru executions list`."
+        )
+
+
+class ArtifactNotFound(KitaruError, LookupError):
+    """No artifact matches the given id or name."""
+
+    code = "artifact_not_found"
+
+
+class ArtifactCorrupted(KitaruError):
+    """A stored blob no longer matches its content hash."""
+
+    code = "artifact_corrupted"
+
+
+class SerializationError(KitaruError, TypeError):
+    """A value cannot be stored or read back."""
+
+    code = "serialization"
+
+
+class InvalidExecutionState(KitaruError):
+    """The execution is not in a state that allows the requested action."""
+
+    code = "invalid_state"
+
+
+class ExecutionBusy(InvalidExecutionState):
+    """Another live process owns the execution."""
+
+    code = "execution_busy"
+
+
+class FlowNotFound(KitaruError):
+    """The code of a stored flow cannot be imported again."""
+
+    code = "flow_not_found"
+
+
+class ExecutionFailed(KitaruError):
+    """A flow raised; carries the stored error when the original exception is gone."""
+
+    code = "execution_failed"
+
+    def __init__(self, exec_id: str, error: str) -> None:
+        self.exec_id = exec_id
+        self.error = error
+        super().__init__(
+            f"Execution {exec_id} failed: {error}. "
+            f"Fix the cause, then `kitaru executions retry {exec_id}`."
+        )
+
+
+class ExecutionCancelled(KitaruError):
+    """The execution was cancelled."""
+
+    code = "execution_cancelled"
+
+
+class ExecutionSuspended(KitaruError):
+    """The flow is waiting for input; its process has let go of it."""
+
+    code = "execution_suspended"
+
+    def __init__(self, exec_id: str, wait_name: str | None = None) -> None:
+        self.exec_id = exec_id
+        self.wait_name = wait_name
+        target = f" --wait {wait_name}" if wait_name else ""
+        self.command = f"kitaru executions input {exec_id}{target} --value JSON"
+        super().__init__(
+            f"Execution {exec_id} is waiting for input{f' on {wait_name!r}' if wait_name else ''}. "
+            f"Answer with `{self.command}`, then `kitaru executions resume {exec_id}`."
+        )
+
+
+class WaitAborted(KitaruError):
+    """A pending wait was aborted instead of answered."""
+
+    code = "wait_aborted"
+
+
+class MissingExtraError(KitaruError, ImportError):
+    """An adapter's optional dependency is not installed."""
+
+    code = "missing_extra"
+
+    def __init__(self, extra: str, package: str) -> None:
+        self.extra = extra
+        self.package = package
+        self.install_hint = f"pip install 'kitaru[{extra}]'"
+        super().__init__(
+            f"This feature needs {package!r}, which is not installed. "
+            f"Install it with: {self.install_hint}"
+        )

@@ -1,0 +1,123 @@
+"""Initial schema: executions, operations, logs, artifacts, waits.
+
+Revision ID: 0001
+Revises:
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "kitaru_executions",
+        sa.Column("exec_id", sa.String(40), primary_key=True),
+        sa.Column("flow_name", sa.String(200), nullable=False, index=True),
+        sa.Column("flow_ref", sa.String(500), nullable=False),
+        sa.Column("flow_file", sa.Text),
+        sa.Column("code_dir", sa.Text),
+        sa.Column("is_async", sa.Boolean, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False, index=True),
+        sa.Column("inputs_codec", sa.String(64)),
+        sa.Column("inputs", sa.LargeBinary),
+        sa.Column("result_codec", sa.String(64)),
+        sa.Column("result", sa.LargeBinary),
+        sa.Column("result_ref", sa.String(200)),
+        sa.Column("error", sa.JSON),
+        sa.Column("original_exec_id", sa.String(40), index=True),
+        sa.Column("replay_from", sa.String(300)),
+        sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("started_at", sa.Float),
+        sa.Column("updated_at", sa.Float),
+        sa.Column("ended_at", sa.Float),
+        sa.Column("owner", sa.String(200)),
+        sa.Column("lease_expires_at", sa.Float),
+        sa.Column("run_count", sa.Integer, nullable=False),
+        sa.Column("metadata", sa.JSON),
+        sa.Column("tokens_in", sa.BigInteger, nullable=False),
+        sa.Column("tokens_out", sa.BigInteger, nullable=False),
+        sa.Column("cost_spent", sa.Float, nullable=False),
+        sa.Column("cost_saved", sa.Float, nullable=False),
+    )
+    op.create_table(
+        "kitaru_operations",
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("exec_id", sa.String(40), nullable=False),
+        sa.Column("op_id", sa.String(300), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("fingerprint", sa.String(40), nullable=False),
+        sa.Column("n", sa.Integer, nullable=False),
+        sa.Column("attempt", sa.Integer, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("input_text", sa.Text),
+        sa.Column("output_codec", sa.String(64)),
+        sa.Column("output", sa.LargeBinary),
+        sa.Column("output_ref", sa.String(200)),
+        sa.Column("error", sa.JSON),
+        sa.Column("started_at", sa.Float, nullable=False),
+        sa.Column("ended_at", sa.Float, nullable=False),
+        sa.Column("metadata", sa.JSON),
+        sa.Column("run_no", sa.Integer, nullable=False),
+        sa.Column("reused_from", sa.String(40)),
+        sa.Column("model", sa.String(200)),
+        sa.Column("tokens_in", sa.BigInteger, nullable=False),
+        sa.Column("tokens_out", sa.BigInteger, nullable=False),
+        sa.Column("cost", sa.Float, nullable=False),
+        sa.UniqueConstraint("exec_id", "op_id", "attempt", name="uq_kitaru_operations_attempt"),
+    )
+    op.create_index("ix_kitaru_operations_exec", "kitaru_operations", ["exec_id", "seq"])
+    op.create_table(
+        "kitaru_logs",
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("exec_id", sa.String(40), nullable=False),
+        sa.Column("op_id", sa.String(300)),
+        sa.Column("ts", sa.Float, nullable=False),
+        sa.Column("stream", sa.String(16), nullable=False),
+        sa.Column("line", sa.Text, nullable=False),
+    )
+    op.create_index("ix_kitaru_logs_exec", "kitaru_logs", ["exec_id", "seq"])
+    op.create_table(
+        "kitaru_artifacts",
+        sa.Column("artifact_id", sa.String(40), primary_key=True),
+        sa.Column("exec_id", sa.String(40), nullable=False),
+        sa.Column("op_id", sa.String(300)),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("codec", sa.String(64), nullable=False),
+        sa.Column("data", sa.LargeBinary),
+        sa.Column("ref", sa.String(200)),
+        sa.Column("size", sa.BigInteger, nullable=False),
+        sa.Column("created_at", sa.Float, nullable=False),
+        sa.UniqueConstraint("exec_id", "name", "version", name="uq_kitaru_artifacts_version"),
+    )
+    op.create_table(
+        "kitaru_waits",
+        sa.Column("exec_id", sa.String(40), primary_key=True),
+        sa.Column("wait_id", sa.String(300), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("schema", sa.JSON),
+        sa.Column("question", sa.Text),
+        sa.Column("metadata", sa.JSON),
+        sa.Column("value_codec", sa.String(64)),
+        sa.Column("value", sa.LargeBinary),
+        sa.Column("created_at", sa.Float, nullable=False),
+        sa.Column("answered_at", sa.Float),
+    )
+
+
+def downgrade() -> None:
+    for table in (
+        "kitaru_waits",
+        "kitaru_artifacts",
+        "kitaru_logs",
+        "kitaru_operations",
+        "kitaru_executions",
+    ):
+        op.drop_table(table)
