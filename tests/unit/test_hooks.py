@@ -1,0 +1,77 @@
+"""Every hook is documented with its signature, and the built-in plugins use the hook spec."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+from kitaru_core import hookspecs
+from kitaru_core.plugins import get_plugin_manager, list_plugins, register_plugin, unregister_plugin
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _hook_names() -> list[str]:
+    return [
+        name for name, fn in vars(hookspecs).items() if callable(fn) and hasattr(fn, "kitaru_spec")
+    ]
+
+
+def test_every_hook_is_documented_with_its_signature() -> None:
+    docs = (REPO_ROOT / "docs" / "plugins" / "hooks.md").read_text()
+    names = _hook_names()
+    assert names, "no hook specs found"
+    for name in names:
+        params = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
+        assert f"## {name}({params})" in docs, f"docs/plugins/hooks.md lacks '## {name}({params})'"
+
+
+def test_every_hook_spec_is_registered() -> None:
+    registered = {name for name in dir(get_plugin_manager().hook) if not name.startswith("_")}
+    assert set(_hook_names()) <= registered
+
+
+def test_builtin_plugins_are_listed() -> None:
+    names = {info.name for info in list_plugins()}
+    assert {"builtin_serializers", "builtin_stores"} <= names
+
+
+def test_events_reach_a_registered_plugin() -> None:
+    import kitaru
+
+    seen: list[tuple[str, str]] = []
+
+    class Observer:
+        @hookspecs.hookimpl
+        def on_operation_event(self, event: str, operation: object) -> None:
+            seen.append((event, operation.name))  # type: ignore[attr-defined]
+
+        @hookspecs.hookimpl
+        def on_execution_event(self, event: str, execution: object) -> None:
+            seen.append((event, execution.flow_name))  # type: ignore[attr-defined]
+
+    @kitaru.checkpoint
+    def double(x: int) -> int:
+        return 2 * x
+
+    @kitaru.flow
+    def observed(x: int) -> int:
+        return double(x)
+
+    name = register_plugin(Observer(), name="observer")
+    try:
+        assert observed(2) == 4
+    finally:
+        unregister_plugin(name)
+    assert seen == [("started", "observed"), ("completed", "double"), ("completed", "observed")]
+
+
+def test_import_kitaru_stays_light() -> None:
+    heavy = ["sqlalchemy", "alembic", "pydantic", "pluggy", "fsspec", "typer", "rich", "litellm"]
+    code = f"import sys, kitaru; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    )
+    assert out.stdout.strip() == "", f"import kitaru pulled in: {out.stdout.strip()}"
