@@ -101,8 +101,9 @@ def make_engine(url: str, durability: str) -> sa.Engine:
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # WAL is switched on by SqlStore once the file is known to be ours: it rewrites the
+            # file header, and a database of another application must stay untouched.
             cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
@@ -127,6 +128,12 @@ class SqlStore(Store):
         self._held = threading.local()
         try:
             ensure_schema(self._engine, self._where)
+            if self._engine.dialect.name == "sqlite":
+                with self._engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        except StoreError:
+            self._engine.dispose()
+            raise
         except sa.exc.DatabaseError as exc:
             self._engine.dispose()
             if "not a database" in str(exc):
