@@ -93,7 +93,9 @@ def main() -> None:
                 "import_ms": import_ms,
                 "run_ms": run_ms,
                 "plain_ms": plain_ms,
-                "per_step_ms": [(r - p) / args.steps for r, p in zip(run_ms, plain_ms, strict=True)],
+                "per_step_ms": [
+                    (r - p) / args.steps for r, p in zip(run_ms, plain_ms, strict=True)
+                ],
                 "resume_1000_ms": statistics.median(resume_ms),
                 "notes": "SQLite WAL, synchronous="
                 + ("FULL" if args.durability == "power" else "NORMAL"),

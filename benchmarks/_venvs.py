@@ -34,8 +34,15 @@ def ensure_venv(name: str, requirements: list[str]) -> Path:
         shutil.rmtree(env_dir)
     venv.EnvBuilder(with_pip=True, symlinks=sys.platform != "win32").create(env_dir)
     proc = subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         *requirements],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *requirements,
+        ],
         capture_output=True,
         text=True,
         check=False,

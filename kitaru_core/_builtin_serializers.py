@@ -1,4 +1,4 @@
-"""The default serializers: JSON, Pydantic models, dataclasses, bytes, and pickle as a last resort."""
+"""Default serializers: JSON, Pydantic models, dataclasses, bytes; pickle as a last resort."""
 
 from __future__ import annotations
 
@@ -24,9 +24,7 @@ def is_plain_json(value: Any, depth: int = 0) -> bool:
     if kind is list:
         return all(is_plain_json(item, depth + 1) for item in value)
     if kind is dict:
-        return all(
-            type(k) is str and is_plain_json(v, depth + 1) for k, v in value.items()
-        )
+        return all(type(k) is str and is_plain_json(v, depth + 1) for k, v in value.items())
     return False
 
 

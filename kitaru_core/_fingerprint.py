@@ -71,14 +71,26 @@ class ArgumentBinder:
 
     def __init__(self, func: Callable[..., Any]) -> None:
         self._signature = inspect.signature(func)
+        params = list(self._signature.parameters.values())
+        simple = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
+        self._positional_names = (
+            tuple(p.name for p in params)
+            if simple and not any(p.name in IGNORED_PARAMETERS for p in params)
+            else None
+        )
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        names = self._positional_names
+        if names is not None and not kwargs and len(args) == len(names):
+            return dict(zip(names, args, strict=True))
         bound = self._signature.bind(*args, **kwargs)
         bound.apply_defaults()
         return {k: v for k, v in bound.arguments.items() if k not in IGNORED_PARAMETERS}
 
 
-def fingerprint_call(binder: ArgumentBinder, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, str]:
+def fingerprint_call(
+    binder: ArgumentBinder, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[str, str]:
     """``(fingerprint, canonical input text)`` of one call."""
     text = canonical_json(binder.bind(args, kwargs))
     return digest(text), text

@@ -80,7 +80,8 @@ def claim_execution(
     allowed = RESUMABLE[action]
     if record.status not in allowed:
         hint = {
-            "completed": f"it already completed; replay it with `kitaru executions replay {exec_id}`",
+            "completed": "it already completed; replay it with "
+            f"`kitaru executions replay {exec_id}`",
             "cancelled": "it was cancelled",
         }.get(record.status, f"only {', '.join(allowed)} executions can be {action}d")
         raise InvalidExecutionState(f"Cannot {action} execution {exec_id}: {hint}.")
@@ -257,4 +258,3 @@ def continue_execution(
 
         return asyncio.run(aexecute(flow, run, arguments))
     return execute(flow, run, arguments)
-

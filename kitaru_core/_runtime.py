@@ -160,7 +160,7 @@ class ExecutionRun:
 
     def _attempt_record(self, scope: OperationScope, status: str) -> OperationRecord:
         spec = scope.spec
-        name, fingerprint, n = scope.op_id.rsplit(":", 2)
+        n = scope.op_id.rsplit(":", 1)[1]
         return OperationRecord(
             exec_id=self.exec_id,
             op_id=scope.op_id,
@@ -196,7 +196,8 @@ class ExecutionRun:
             self.record_failure(scope, exc)
             raise
         record = self._attempt_record(scope, "completed")
-        record.output_codec, record.output, record.output_ref = stored.codec, stored.data, stored.ref
+        record.output_codec, record.output = stored.codec, stored.data
+        record.output_ref = stored.ref
         self.write(record)
 
 

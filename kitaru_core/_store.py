@@ -103,7 +103,13 @@ class Store(ABC):
 
     @abstractmethod
     def answer_wait(
-        self, exec_id: str, wait_id: str, *, status: str, value_codec: str | None, value: bytes | None
+        self,
+        exec_id: str,
+        wait_id: str,
+        *,
+        status: str,
+        value_codec: str | None,
+        value: bytes | None,
     ) -> bool:
         """Answer or abort a pending wait; False when it was not pending any more."""
 

@@ -3,4 +3,11 @@
 from kitaru_core.client._client import ArtifactsAPI, ExecutionsAPI, KitaruClient
 from kitaru_core.client._models import Artifact, Execution, OperationInfo
 
-__all__ = ["Artifact", "ArtifactsAPI", "Execution", "ExecutionsAPI", "KitaruClient", "OperationInfo"]
+__all__ = [
+    "Artifact",
+    "ArtifactsAPI",
+    "Execution",
+    "ExecutionsAPI",
+    "KitaruClient",
+    "OperationInfo",
+]

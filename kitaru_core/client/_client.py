@@ -49,7 +49,7 @@ class ExecutionsAPI:
         return self._store.get_logs(exec_id)
 
     def resume(self, exec_id: str) -> FlowHandle:
-        """Continue a crashed, queued or answered execution here; completed operations are reused."""
+        """Continue a crashed, queued or answered execution here, reusing completed operations."""
         from kitaru_core._runner import continue_execution
 
         return continue_execution(

@@ -1,0 +1,117 @@
+"""Checkpoint overhead: Kitaru against DBOS and LangGraph, in one run, on the same disk.
+
+    python benchmarks/checkpoint_overhead.py [--steps 200] [--repeats 7] [--write-docs]
+
+Measures, for a flow of N trivial steps on a SQLite file on disk: per-step overhead over plain
+Python (median over repeats), the time to resume an execution whose 1,000 steps are all recorded,
+and cold import time. Each peer runs in its own venv under benchmarks/.venvs (created on first
+use). ``--write-docs`` puts the table into docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _peers.run_peers import run_peer  # noqa: E402
+from _venvs import VENVS_DIR  # noqa: E402
+
+DOCS = HERE.parent / "docs" / "performance.md"
+MARK_BEGIN = "<!-- checkpoint_overhead:begin -->"
+MARK_END = "<!-- checkpoint_overhead:end -->"
+
+
+def run_kitaru(durability: str, steps: int, repeats: int, workdir: Path) -> dict[str, Any]:
+    """Kitaru's half, in a fresh interpreter like the peers."""
+    cmd = [
+        sys.executable,
+        str(HERE / "_kitaru_steps.py"),
+        "--steps",
+        str(steps),
+        "--repeats",
+        str(repeats),
+        "--durability",
+        durability,
+        "--workdir",
+        str(workdir),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    if proc.returncode != 0:
+        return {"peer": f"kitaru ({durability})", "error": proc.stderr.strip()[-300:]}
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    """A markdown table of medians, with ratios against Kitaru's default durability."""
+    base = next(r for r in results if r.get("peer") == "kitaru (process)")
+    base_step = statistics.median(base["per_step_ms"]) if "error" not in base else None
+    lines = [
+        "| system | per-step overhead, median (ms) | slower than Kitaru | "
+        "resume 1,000 recorded steps (ms) | cold import (ms) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        name = f"{r['peer']} {r.get('version', '')}".strip()
+        if "error" in r:
+            lines.append(f"| {name} | unavailable: {r['error']} | | | |")
+            continue
+        step = statistics.median(r["per_step_ms"])
+        ratio = f"{step / base_step:.1f}x" if base_step else "n/a"
+        lines.append(
+            f"| {name} | {_fmt(step)} | {ratio} | {_fmt(r.get('resume_1000_ms'), 1)} | "
+            f"{_fmt(r.get('import_ms'), 0)} |"
+        )
+    return "\n".join(lines)
+
+
+def write_docs(markdown: str, steps: int, repeats: int) -> None:
+    """Replace the table between the markers in docs/performance.md."""
+    text = DOCS.read_text()
+    begin, end = text.index(MARK_BEGIN), text.index(MARK_END)
+    block = (
+        f"{MARK_BEGIN}\nN={steps} steps, {repeats} repeats, medians. Produced by "
+        f"`python benchmarks/checkpoint_overhead.py --write-docs`.\n\n{markdown}\n"
+    )
+    DOCS.write_text(text[:begin] + block + text[end:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--peers", nargs="*", default=["dbos", "langgraph"])
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    VENVS_DIR.mkdir(parents=True, exist_ok=True)
+    results = []
+    with tempfile.TemporaryDirectory(dir=VENVS_DIR) as tmp:  # on disk, git-ignored
+        work = Path(tmp)
+        for durability in ("process", "power"):
+            print(f"running kitaru ({durability}) ...", file=sys.stderr)
+            results.append(run_kitaru(durability, args.steps, args.repeats, work))
+        for peer in args.peers:
+            print(f"running {peer} (first run creates its venv) ...", file=sys.stderr)
+            results.append(run_peer(peer, args.steps, args.repeats, work))
+    markdown = table(results)
+    print(markdown)
+    for r in results:
+        if r.get("notes"):
+            print(f"- {r['peer']}: {r['notes']}")
+    if args.write_docs:
+        write_docs(markdown, args.steps, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
