@@ -1,0 +1,129 @@
+"""``kitaru status``: the active stack, where it stores things, and executions by status."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import typer
+
+from kitaru_core.cli._common import JsonFlag
+from kitaru_core.cli._output import console, plain, print_error, print_json, status_text
+
+COUNT_LIMIT = 1000  # counting lists rows; past this many per status, show "1000+"
+HIDDEN = "***"
+SECRET_QUERY_KEYS = ("password", "token", "secret", "key")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``status`` command to the root app."""
+    app.command("status")(status_command)
+
+
+def hide_password(url: str) -> str:
+    """``url`` with the password of its user part, and secret-looking query values, hidden."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    netloc, query = parts.netloc, parts.query
+    if password is not None:
+        userinfo, _, host = netloc.rpartition("@")
+        netloc = f"{userinfo.split(':', 1)[0]}:{HIDDEN}@{host}"
+    pairs = parse_qsl(query, keep_blank_values=True)
+    masked = [(k, HIDDEN if _secret(k) else v) for k, v in pairs]
+    if masked != pairs:
+        query = urlencode(masked, safe="*")
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url  # untouched, including forms urlunsplit would rewrite (sqlite:////abs/path)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _secret(key: str) -> bool:
+    return any(word in key.lower() for word in SECRET_QUERY_KEYS)
+
+
+def status_command(as_json: JsonFlag = False) -> None:
+    """Active stack, store and artifact URLs, durability, KITARU_HOME, executions by status.
+
+    Exit code 1 when the store cannot be opened (the settings are still shown).
+    """
+    from kitaru_core._config import config_path, load_settings
+    from kitaru_core.errors import KitaruError
+
+    settings = load_settings()
+    data: dict[str, Any] = {
+        "version": _version(),
+        "stack": settings.stack.name,
+        "store_url": hide_password(settings.stack.store_url),
+        "artifact_url": hide_password(settings.stack.artifact_url),
+        "durability": settings.durability,
+        "kitaru_home": str(settings.home),
+        "config_file": str(config_path()) if config_path().exists() else None,
+        "executions": None,
+        "count_limit": COUNT_LIMIT,
+    }
+    store_error = None
+    try:
+        data["executions"] = _count_by_status(settings)
+    except KitaruError as exc:
+        store_error = str(exc)
+        data["store_error"] = store_error
+    if as_json:
+        print_json(data)
+    else:
+        _print_status(data)
+    if store_error is not None:
+        if not as_json:
+            print_error(store_error)
+        raise typer.Exit(1)
+
+
+def _count_by_status(settings: Any) -> dict[str, int]:
+    from kitaru_core._backends import current_store
+    from kitaru_core._records import EXECUTION_STATUSES
+
+    store = current_store(settings)
+    return {
+        status: len(store.list_executions(status=status, limit=COUNT_LIMIT))
+        for status in EXECUTION_STATUSES
+    }
+
+
+def _version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kitaru")
+    except PackageNotFoundError:
+        return None
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for label, key in (
+        ("kitaru", "version"),
+        ("stack", "stack"),
+        ("store", "store_url"),
+        ("artifacts", "artifact_url"),
+        ("durability", "durability"),
+        ("KITARU_HOME", "kitaru_home"),
+        ("config file", "config_file"),
+    ):
+        grid.add_row(label, plain(data[key] if data[key] is not None else "none"))
+    counts = data["executions"]
+    if counts is not None:
+        capped = any(count >= COUNT_LIMIT for count in counts.values())
+        line = plain(f"{sum(counts.values())}{'+' if capped else ''} total")
+        for status, count in counts.items():
+            if count:
+                shown = f"{count}+" if count >= COUNT_LIMIT else str(count)
+                line.append(f", {shown} ")
+                line.append_text(status_text(status))
+        grid.add_row("executions", line)
+    console().print(grid)
