@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import replace
 
 from kitaru_core._backends import current_store
@@ -43,7 +44,7 @@ class ExecutionsAPI:
             raise ExecutionNotFound(f"<latest{f' of {flow}' if flow else ''}>")
         return Execution(found[0], self._store, self._settings)
 
-    def logs(self, exec_id: str) -> list[LogRecord]:
+    def logs(self, exec_id: str) -> builtins.list[LogRecord]:
         """Lines printed or logged while the execution ran."""
         self._store.get_execution(exec_id)
         return self._store.get_logs(exec_id)
