@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -99,24 +98,11 @@ def get_artifact(
             document["value_is_repr"] = True
         print_json(document)
         return
-    sys.stdout.write(_text_of(value) + "\n")
+    sys.stdout.write(render_value(value) + "\n")
     sys.stdout.flush()
 
 
-def _text_of(value: Any) -> str:
-    if isinstance(value, bytes):
-        return repr(value)
-    return render_value(value)
-
-
 def _write_value(path: Path, value: Any) -> int:
-    if isinstance(value, bytes):
-        data = value
-    elif isinstance(value, str):
-        data = value.encode()
-    else:
-        ok, converted = to_jsonable(value)
-        text = json.dumps(converted, indent=2, ensure_ascii=False) + "\n" if ok else converted
-        data = text.encode()
+    data = value if isinstance(value, bytes) else render_value(value).encode()
     path.write_bytes(data)
     return len(data)

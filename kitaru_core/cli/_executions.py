@@ -108,11 +108,14 @@ def get_execution(exec_id: ExecId, as_json: JsonFlag = False) -> None:
     """Status, timestamps, error, cost and operations of one execution."""
     execution = open_client().executions.get(exec_id)
     if as_json:
-        data = execution.to_dict()
-        data.update(_result_fields(execution))
-        print_json(data)
+        print_json(_with_result(execution))
         return
     _print_execution(execution)
+
+
+def _with_result(execution: Execution) -> dict[str, Any]:
+    """``Execution.to_dict()`` plus the fields of :func:`_result_fields`."""
+    return {**execution.to_dict(), **_result_fields(execution)}
 
 
 def _result_fields(execution: Execution) -> dict[str, Any]:
@@ -237,10 +240,7 @@ def _run_here(exec_id: str, action: str, as_json: bool) -> None:
     execution = handle.get()
     code = EXIT_CODES.get(execution.status, EXIT_COMPLETED)
     if as_json:
-        data = execution.to_dict()
-        data.update(_result_fields(execution))
-        data["message"] = message
-        print_json(data)
+        print_json({**_with_result(execution), "message": message})
         raise typer.Exit(code)
     out = console()
     reused = sum(1 for op in execution.operations if op.reused)
