@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from kitaru_core._api import idempotency_key, load, log, save
     from kitaru_core._config import configure
     from kitaru_core._handle import FlowHandle
+    from kitaru_core._llm import llm
     from kitaru_core.client import Execution, KitaruClient
 
 __version__ = "0.1.0"
@@ -43,6 +44,7 @@ _LAZY = {
     "FlowHandle": "kitaru_core._handle",
     "configure": "kitaru_core._config",
     "idempotency_key": "kitaru_core._api",
+    "llm": "kitaru_core._llm",
     "load": "kitaru_core._api",
     "log": "kitaru_core._api",
     "save": "kitaru_core._api",
@@ -84,6 +86,7 @@ __all__ = [
     "configure",
     "flow",
     "idempotency_key",
+    "llm",
     "load",
     "log",
     "save",

@@ -1,4 +1,30 @@
 """Hook implementations of the LiteLLM adapter (imports no harness)."""
 
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+from kitaru_core.hookspecs import hookimpl
+
 EXTRA = "litellm"
 REQUIRES = ("litellm",)
+
+
+@hookimpl
+def llm_backend() -> Any:
+    """LiteLLM performs ``kitaru.llm()`` calls when it is installed."""
+    if importlib.util.find_spec("litellm") is None:
+        return None
+    from kitaru_litellm._backend import LiteLLMBackend
+
+    return LiteLLMBackend()
+
+
+@hookimpl
+def register_serializers(register: Callable[[Any], None]) -> None:
+    """LiteLLM responses round-trip through their own JSON, not pickle."""
+    from kitaru_litellm._serializers import LiteLLMResponseSerializer
+
+    register(LiteLLMResponseSerializer())

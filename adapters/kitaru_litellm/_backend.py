@@ -1,0 +1,18 @@
+"""The LiteLLM backend behind ``kitaru.llm()``."""
+
+from __future__ import annotations
+
+from kitaru_core._llm import LLMReply, LLMRequest
+from kitaru_litellm._completion import completion, first_text
+
+
+class LiteLLMBackend:
+    """Performs ``kitaru.llm()`` calls with ``litellm.completion``."""
+
+    name = "litellm"
+
+    def complete(self, request: LLMRequest) -> LLMReply:
+        """One completion: text, tokens, cost (LiteLLM's local price map) and latency."""
+        params = {**request.params, "model": request.model, "messages": request.messages}
+        response, usage = completion(params)
+        return LLMReply(text=first_text(response), usage=usage, raw=response)
