@@ -96,7 +96,13 @@ def make_engine(url: str, durability: str) -> sa.Engine:
         path = _sqlite_path(parsed)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
+        # Every thread that records operations holds a pooled connection (see _HotInsert), so
+        # the pool must not cap how many threads a flow fans checkpoints out to.
+        engine = sa.create_engine(
+            parsed,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            max_overflow=-1,
+        )
         synchronous = "FULL" if durability == "power" else "NORMAL"
 
         @sa.event.listens_for(engine, "connect")
@@ -111,7 +117,7 @@ def make_engine(url: str, durability: str) -> sa.Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         try:
-            return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            return sa.create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=-1)
         except ModuleNotFoundError as exc:
             raise MissingExtraError("postgres", "psycopg") from exc
     raise StoreError(f"Unsupported SQL store URL {url!r}: use sqlite:/// or postgresql+psycopg://.")
