@@ -106,7 +106,9 @@ def claim_execution(
             exec_id,
             owner=owner,
             lease_expires_at=lease,
-            from_statuses=allowed,
+            # Only from the status just read: `allowed` holds "running", so a claim that another
+            # resumer made in between would otherwise be taken over while it runs.
+            from_statuses=(record.status,),
             expected_owner=None,
             check_owner=False,
         )
