@@ -1,0 +1,195 @@
+"""``DurableAgent``: a Pydantic AI agent whose model requests and tool calls survive crashes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Any, Literal
+
+from pydantic_ai import Agent
+from pydantic_ai.agent import AbstractAgent, AgentRun, EventStreamHandler, WrapperAgent
+from pydantic_ai.models import Model
+from pydantic_ai.output import OutputDataT
+from pydantic_ai.tools import AgentDepsT
+
+from kitaru_core import _context
+from kitaru_core._fingerprint import canonical_json, digest
+from kitaru_core._runtime import OperationSpec, arun_operation
+from kitaru_core.errors import KitaruError
+from kitaru_pydantic_ai import _autoflow
+from kitaru_pydantic_ai._capability import KitaruDurability
+from kitaru_pydantic_ai._identity import jsonable
+from kitaru_pydantic_ai._model import add_run_usage
+from kitaru_pydantic_ai._tools import DEFAULT_TIMEOUT, approvals_capability
+
+Strategy = Literal["calls", "turn"]
+STRATEGIES: tuple[str, ...] = ("calls", "turn")
+_method: ContextVar[str | None] = ContextVar("kitaru_pydantic_ai_method", default=None)
+
+
+def _model_key(model: Model) -> str:
+    return f"{model.system}:{model.model_name}"
+
+
+class DurableAgent(WrapperAgent[AgentDepsT, OutputDataT]):
+    """Wraps a Pydantic AI agent so each run is durable.
+
+    ``strategy="calls"`` (default) records every model request (streamed ones too), function-tool
+    call and MCP call as its own operation; ``"turn"`` records a whole ``run()`` as one. Tools
+    that require approval are answered through ``kitaru.wait()``. Run it inside a ``@flow``, or
+    on its own: then each run opens an execution of its own.
+    """
+
+    def __init__(
+        self,
+        wrapped: AbstractAgent[AgentDepsT, OutputDataT],
+        *,
+        name: str | None = None,
+        strategy: Strategy = "calls",
+        models: Mapping[str, Model] | None = None,
+        event_stream_handler: EventStreamHandler[AgentDepsT] | None = None,
+        approvals: bool = True,
+        approval_timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__(wrapped)
+        durable_name = name or wrapped.name
+        if not durable_name:
+            raise KitaruError(
+                "DurableAgent needs a name that identifies its operations: "
+                "Agent(..., name='researcher') or DurableAgent(agent, name='researcher')."
+            )
+        if strategy not in STRATEGIES:
+            raise KitaruError(
+                f"DurableAgent strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}."
+            )
+        self.durable_name: str = durable_name
+        self.strategy: Strategy = strategy
+        self.approvals = approvals
+        self.approval_timeout = approval_timeout
+        self._models = dict(models or {})
+        self._event_stream_handler = event_stream_handler
+        caller = sys._getframe(1).f_globals
+        self.origin: tuple[str | None, str | None] = (
+            caller.get("__name__"),
+            caller.get("__file__"),
+        )
+        _autoflow.register_agent(self)
+
+    def __repr__(self) -> str:
+        return f"DurableAgent({self.durable_name!r}, strategy={self.strategy!r})"
+
+    # --- capabilities added to each run -----------------------------------------------------
+
+    def durability(self, model: Any = None) -> KitaruDurability[AgentDepsT]:
+        """The capability for one run; a per-run ``Model`` instance is registered with it."""
+        models = dict(self._models)
+        if isinstance(model, Model) and not any(m is model for m in models.values()):
+            models[_model_key(model)] = model
+        return KitaruDurability(
+            name=self.durable_name,
+            models=models or None,
+            event_stream_handler=self._event_stream_handler,
+        )
+
+    def _capabilities(self, extra: Any, model: Any) -> list[Any]:
+        capabilities = [*(extra or []), self.durability(model)]
+        if self.approvals:
+            capabilities.append(
+                approvals_capability(self.durable_name, timeout=self.approval_timeout)
+            )
+        return capabilities
+
+    # --- the run methods --------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def iter(
+        self,
+        user_prompt: Any = None,
+        *,
+        model: Any = None,
+        capabilities: Any = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AgentRun[AgentDepsT, Any]]:
+        """``Agent.iter``: inside a flow its units are recorded; outside one it opens a flow."""
+        if _context.current_run() is None:
+            method = _method.get() or "iter"
+            options = {"model": model, "capabilities": capabilities, **kwargs}
+            options = {k: v for k, v in options.items() if v is not None}
+            async with _autoflow.open_execution(self, method, user_prompt, options) as outcome:
+                async with self.iter(user_prompt, **options) as agent_run:
+                    yield agent_run
+                outcome.value = agent_run.result
+            return
+        inside_operation = _context.current_operation() is not None
+        if self.strategy == "turn" and not inside_operation:
+            raise KitaruError(
+                f"DurableAgent {self.durable_name!r} uses strategy='turn', which records whole "
+                "runs: use run() or run_sync(), or strategy='calls' for iter() and run_stream()."
+            )
+        async with self.wrapped.iter(
+            user_prompt,
+            model=model,
+            capabilities=self._capabilities(capabilities, model),
+            **kwargs,
+        ) as agent_run:
+            yield agent_run
+        if inside_operation and agent_run.result is not None:
+            add_run_usage(agent_run.result.new_messages())
+
+    async def run(self, user_prompt: Any = None, **kwargs: Any) -> Any:
+        """``Agent.run``, durable (see the class docstring)."""
+        if _context.current_run() is None:
+            options = {k: v for k, v in kwargs.items() if v is not None}
+            return await _autoflow.run_automatic(self, "run", user_prompt, options)
+        if self.strategy == "turn" and _context.current_operation() is None:
+            return await self._run_turn(user_prompt, kwargs)
+        return await super().run(user_prompt, **kwargs)
+
+    @asynccontextmanager
+    async def run_stream(self, user_prompt: Any = None, **kwargs: Any) -> AsyncIterator[Any]:
+        """``Agent.run_stream``; inside a flow each request's recorded response is streamed."""
+        token = _method.set("run_stream")
+        try:
+            async with super().run_stream(user_prompt, **kwargs) as streamed:
+                yield streamed
+        finally:
+            _method.reset(token)
+
+    async def _run_turn(self, user_prompt: Any, kwargs: dict[str, Any]) -> Any:
+        run = _context.current_run()
+        assert run is not None
+        model = kwargs.get("model")
+        inputs = {
+            "user_prompt": jsonable(user_prompt),
+            "message_history": jsonable(kwargs.get("message_history")),
+            "deferred_tool_results": jsonable(kwargs.get("deferred_tool_results")),
+            "model": _model_key(model) if isinstance(model, Model) else model,
+            "instructions": jsonable(kwargs.get("instructions")),
+            "output_type": repr(kwargs.get("output_type")),
+        }
+        text = canonical_json(inputs)
+        spec = OperationSpec(name=f"{self.durable_name}__run", kind="agent")
+        run_wrapped = super().run
+
+        async def call() -> Any:
+            return await run_wrapped(user_prompt, **kwargs)
+
+        return await arun_operation(run, spec, digest(text), text, call)
+
+    async def run_again(self, method: str, user_prompt: Any, options: dict[str, Any]) -> Any:
+        """Run a stored automatic call again (the body of its flow); returns the run result."""
+        if method == "run":
+            return await self.run(user_prompt, **options)
+        async with self.iter(user_prompt, **options) as agent_run:
+            async for node in agent_run:
+                if method == "run_stream" and Agent.is_model_request_node(node):
+                    async with node.stream(agent_run.ctx) as stream:
+                        async for _ in stream:
+                            pass
+        return agent_run.result
+
+
+KitaruAgent = DurableAgent
+"""Alias of :class:`DurableAgent`."""

@@ -1,0 +1,68 @@
+"""The operation backend: each Pydantic AI durable unit becomes one Kitaru operation."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic_ai.durable_exec import (
+    DurableOperationId,
+    JournalCallableOperationBackend,
+    ModelRequestId,
+    RoleBasedOperationConfig,
+    record_durable_unit,
+)
+
+from kitaru_core import _context
+from kitaru_core._llm import note_usage
+from kitaru_core._runtime import OperationSpec, arun_operation
+from kitaru_pydantic_ai._identity import identity, kind_of
+from kitaru_pydantic_ai._model import payload_usage
+
+NO_CONFIG: RoleBasedOperationConfig[None] = RoleBasedOperationConfig(
+    model=None, event=None, capability=None, tool=None
+)
+"""Kitaru needs no per-unit configuration: retries are Pydantic AI's own."""
+
+
+class KitaruOperationBackend(JournalCallableOperationBackend[None]):
+    """Runs a unit's body once per execution and returns its recorded payload ever after.
+
+    Payloads are JSON (``JSON_CODEC``), stored as they are. A model request also records its
+    tokens, cost and latency, so a resume that reuses it counts that cost as saved.
+    """
+
+    def __init__(self, *, agent_name: str, default_model_id: str | None = None) -> None:
+        super().__init__(agent_name=agent_name, default_model_id=default_model_id, config=NO_CONFIG)
+
+    async def execute(
+        self,
+        *,
+        operation_id: DurableOperationId,
+        name: str,
+        body: Callable[[], Awaitable[object]],
+        cache_key: tuple[object, ...],
+        config: None,
+    ) -> object:
+        run = _context.current_run()
+        if run is None or _context.current_operation() is not None:
+            return await body()
+        executed = False
+
+        async def call() -> Any:
+            nonlocal executed
+            executed = True
+            started = time.perf_counter()
+            payload = await body()
+            if isinstance(operation_id, ModelRequestId):
+                usage = payload_usage(payload, latency=time.perf_counter() - started)
+                if usage is not None:
+                    note_usage(usage, standalone=True)
+            return payload
+
+        fingerprint, text = identity(operation_id, cache_key)
+        spec = OperationSpec(name=name, kind=kind_of(operation_id))
+        payload = await arun_operation(run, spec, fingerprint, text, call)
+        record_durable_unit(executed=executed)
+        return payload

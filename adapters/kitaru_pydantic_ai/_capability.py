@@ -1,0 +1,84 @@
+"""``KitaruDurability``: Pydantic AI's durability capability, backed by Kitaru executions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic_ai.agent import EventStreamHandler
+from pydantic_ai.durable_exec import (
+    JSON_CODEC,
+    BaseDurabilityCapability,
+    DurabilityEngineSpec,
+    conversation_id_from_run_id,
+    external_event_scope,
+)
+from pydantic_ai.models import Model
+from pydantic_ai.tools import AgentDepsT, RunContext
+
+from kitaru_core import _context
+from kitaru_pydantic_ai._backend import KitaruOperationBackend
+
+RUN_COUNTER = "pydantic_ai.run"
+
+
+class KitaruDurability(BaseDurabilityCapability[AgentDepsT]):
+    """Makes every model request, tool call and MCP call of an agent a Kitaru operation.
+
+    Attach it to an agent (``Agent(..., capabilities=[KitaruDurability()])``) and run the agent
+    inside a ``@flow``; ``DurableAgent`` does this for you. Outside a flow, or inside a
+    checkpoint (where the checkpoint is the durable unit), it changes nothing.
+    """
+
+    engine_spec: ClassVar[DurabilityEngineSpec] = DurabilityEngineSpec(
+        engine_name="Kitaru",
+        durable_unit_noun="operation",
+        durable_container_noun="flow",
+        codec=JSON_CODEC,
+        wrapped_toolset_kinds=frozenset({"function", "mcp", "dynamic"}),
+        toolset_lifecycles={
+            "function": "enter-always",
+            "mcp": "enter-in-durable-unit",
+            "dynamic": "enter-never",
+        },
+        unsupported_runtime_toolset_kinds=frozenset({"function", "mcp", "dynamic"}),
+    )
+
+    def __init__(
+        self,
+        *,
+        models: Mapping[str, Model] | None = None,
+        event_stream_handler: EventStreamHandler[AgentDepsT] | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(models=models, event_stream_handler=event_stream_handler, name=name)
+
+    @property
+    def in_durable_context(self) -> bool:
+        """Inside a flow, and not inside a checkpoint (which records the whole thing itself)."""
+        return _context.current_run() is not None and _context.current_operation() is None
+
+    def get_default_run_id(self) -> str | None:
+        """``<exec id>/<agent>/<n>``: the n-th run of this agent in the execution."""
+        run = _context.current_run()
+        if run is None or not self.in_durable_context:
+            return None
+        op_id = run.log.next_identity(f"{RUN_COUNTER}:{self.name}", "")
+        return f"{run.exec_id}/{self.name}/{op_id.rsplit(':', 1)[-1]}"
+
+    def get_default_conversation_id(self, run_id: str) -> str | None:
+        """Derived from the run id, so it too is the same on resume."""
+        return conversation_id_from_run_id(run_id) if self.in_durable_context else None
+
+    def get_durable_operation_backend(self) -> KitaruOperationBackend:
+        """One Kitaru operation per durable unit."""
+        return KitaruOperationBackend(agent_name=self.name, default_model_id=self.default_model_id)
+
+    async def wrap_run(self, ctx: RunContext[AgentDepsT], *, handler: Any) -> Any:
+        """Inside a flow, answer ``RequestInput`` (external events) with ``kitaru.wait()``."""
+        if not self.in_durable_context:
+            return await super().wrap_run(ctx, handler=handler)
+        from kitaru_pydantic_ai._tools import KitaruEventWaiter
+
+        with external_event_scope(KitaruEventWaiter(self.name)):
+            return await super().wrap_run(ctx, handler=handler)

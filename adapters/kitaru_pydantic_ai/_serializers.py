@@ -1,0 +1,90 @@
+"""Storing Pydantic AI values as JSON: messages, responses and whole run results (never pickle)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from typing import Any
+
+
+def _loaded() -> bool:
+    return "pydantic_ai" in sys.modules
+
+
+def _is_message(value: Any) -> bool:
+    from pydantic_ai.messages import ModelRequest, ModelResponse
+
+    return isinstance(value, ModelRequest | ModelResponse)
+
+
+class MessagesSerializer:
+    """A ``ModelRequest``/``ModelResponse``, or a list of them (a message history)."""
+
+    name = "pydantic-ai-messages"
+    priority = 5
+
+    def accepts(self, value: Any) -> bool:
+        if not _loaded():
+            return False
+        if type(value) is list:
+            return bool(value) and all(_is_message(item) for item in value)
+        return _is_message(value)
+
+    def dumps(self, value: Any) -> bytes:
+        from pydantic_ai.messages import ModelMessagesTypeAdapter
+
+        single = type(value) is not list
+        body = ModelMessagesTypeAdapter.dump_json([value] if single else value)
+        return (b"one\n" if single else b"list\n") + body
+
+    def loads(self, data: bytes) -> Any:
+        from pydantic_ai.messages import ModelMessagesTypeAdapter
+
+        shape, _, body = data.partition(b"\n")
+        messages = ModelMessagesTypeAdapter.validate_json(body)
+        return messages[0] if shape == b"one" else messages
+
+
+class RunResultSerializer:
+    """An ``AgentRunResult``: its public JSON shape, with the output stored by Kitaru's registry.
+
+    The output goes through the registry on its own so a typed output (a Pydantic model, a
+    dataclass) comes back as that type rather than as a dict.
+    """
+
+    name = "pydantic-ai-run"
+    priority = 5
+
+    def accepts(self, value: Any) -> bool:
+        if not _loaded():
+            return False
+        from pydantic_ai import AgentRunResult
+
+        return isinstance(value, AgentRunResult)
+
+    def dumps(self, value: Any) -> bytes:
+        from pydantic import TypeAdapter
+        from pydantic_ai import AgentRunResult
+
+        from kitaru_core._serialization import get_registry
+
+        result = TypeAdapter(AgentRunResult[Any]).dump_python(
+            value, mode="json", exclude={"output"}
+        )
+        codec, output = get_registry().dumps(value.output, what="The output of an agent run")
+        payload = {"result": result, "output": [codec, base64.b64encode(output).decode()]}
+        return json.dumps(payload, separators=(",", ":")).encode()
+
+    def loads(self, data: bytes) -> Any:
+        from pydantic import TypeAdapter
+        from pydantic_ai import AgentRunResult
+
+        from kitaru_core._serialization import get_registry
+
+        payload = json.loads(data)
+        codec, output = payload["output"]
+        value = get_registry().loads(codec, base64.b64decode(output), what="An agent run's output")
+        return TypeAdapter(AgentRunResult[Any]).validate_python(
+            {**payload["result"], "output": value}
+        )

@@ -1,0 +1,168 @@
+"""Humans in the loop: tool approvals, ``hitl_tool`` and external events, all on ``kitaru.wait()``.
+
+Each question is a Kitaru wait. Unanswered, it suspends the execution (after its timeout) and
+the process can stop; once someone answers (``kitaru executions input``) and the execution
+resumes, every recorded model request and tool call is reused and the run carries on from the
+answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, JsonValue
+from pydantic_ai.capabilities import HandleDeferredToolCalls
+from pydantic_ai.durable_exec import ExternalEventWaiter
+from pydantic_ai.tools import (
+    DeferredToolRequests,
+    DeferredToolResults,
+    RunContext,
+    Tool,
+    ToolApproved,
+    ToolDenied,
+)
+
+from kitaru_core import _context
+from kitaru_core._fingerprint import digest
+from kitaru_core._runtime import OperationSpec, arun_operation
+from kitaru_core._waits import wait_async
+from kitaru_core.errors import KitaruError
+
+DEFAULT_TIMEOUT: float | None = 600
+"""Seconds a question is polled for an answer before the execution suspends (as ``kitaru.wait``)."""
+
+
+class ApprovalAnswer(BaseModel):
+    """A detailed answer to a tool approval; a plain ``true``/``false`` works as well."""
+
+    approved: bool
+    message: str | None = None
+    override_args: dict[str, Any] | None = None
+
+
+Approval = bool | ApprovalAnswer
+"""What an approval wait accepts: ``true``, ``false`` or an :class:`ApprovalAnswer`."""
+
+
+def _args_text(args: Any) -> str:
+    if isinstance(args, str):
+        return args
+    return json.dumps(args, sort_keys=True, default=str)
+
+
+def _decision(answer: Approval) -> ToolApproved | ToolDenied:
+    if isinstance(answer, bool):
+        return ToolApproved() if answer else ToolDenied()
+    if answer.approved:
+        return ToolApproved(override_args=answer.override_args)
+    return ToolDenied(answer.message or "The user denied this tool call.")
+
+
+def approval_handler(
+    agent_name: str, *, timeout: float | None = DEFAULT_TIMEOUT
+) -> Callable[[RunContext[Any], DeferredToolRequests], Awaitable[DeferredToolResults | None]]:
+    """A ``HandleDeferredToolCalls`` handler that asks a human about each call needing approval."""
+
+    async def handle(
+        ctx: RunContext[Any], requests: DeferredToolRequests
+    ) -> DeferredToolResults | None:
+        if not requests.approvals:
+            return None
+        decisions: dict[str, bool | ToolApproved | ToolDenied] = {}
+        for call in requests.approvals:
+            args = _args_text(call.args)
+            answer = await wait_async(
+                schema=Approval,
+                name=f"approve_{call.tool_name}",
+                question=f"Allow agent {agent_name!r} to call {call.tool_name}({args})?",
+                timeout=timeout,
+                metadata={
+                    "agent": agent_name,
+                    "tool_name": call.tool_name,
+                    "args": args,
+                    "tool_call_id": call.tool_call_id,
+                    "metadata": requests.metadata.get(call.tool_call_id),
+                },
+            )
+            decisions[call.tool_call_id] = _decision(answer)
+        return requests.build_results(approvals=decisions)
+
+    return handle
+
+
+def approvals_capability(agent_name: str, *, timeout: float | None) -> HandleDeferredToolCalls[Any]:
+    """The per-run capability that answers tool approvals through ``kitaru.wait()``."""
+    return HandleDeferredToolCalls(handler=approval_handler(agent_name, timeout=timeout))
+
+
+def hitl_tool(
+    question: str | None = None,
+    *,
+    schema: Any = str,
+    name: str = "ask_human",
+    description: str | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+) -> Tool[Any]:
+    """A tool the model calls to ask a human; the answer (validated by ``schema``) is its result.
+
+    With ``question``, the human sees that question plus the ``context`` the model passes;
+    without it, the model writes the ``question`` itself. Inside a flow the tool call waits
+    through ``kitaru.wait()``: unanswered, the execution suspends and resumes after ``input``.
+    """
+    if question is None:
+
+        async def ask_human(question: str) -> Any:
+            return await wait_async(schema=schema, name=name, question=question, timeout=timeout)
+
+        text = description or "Ask a human a question and return their answer."
+    else:
+        fixed = question
+
+        async def ask_human(context: str) -> Any:  # type: ignore[misc]
+            asked = f"{fixed}\n\n{context}" if context else fixed
+            return await wait_async(schema=schema, name=name, question=asked, timeout=timeout)
+
+        text = description or f"Ask a human: {question} Pass what they need to know as context."
+    return Tool(ask_human, name=name, description=text, takes_ctx=False)
+
+
+class KitaruEventWaiter(ExternalEventWaiter):
+    """Answers Pydantic AI's external-event waits (``RequestInput``) with ``kitaru.wait()``."""
+
+    def __init__(self, agent_name: str, *, timeout: float | None = DEFAULT_TIMEOUT) -> None:
+        self.agent_name = agent_name
+        self.timeout = timeout
+
+    async def wait(
+        self,
+        name: str,
+        *,
+        ask: Callable[[str], Awaitable[JsonValue]],
+        timeout: timedelta | None,
+    ) -> JsonValue:
+        """Record ``ask(token)`` once; unless it answered, wait for the token to be resolved."""
+        run = _context.current_run()
+        if run is None:
+            raise KitaruError("An external-event wait needs a running flow.")
+        n = run.log.next_identity(f"pydantic_ai.event:{self.agent_name}:{name}", "").rsplit(":", 1)
+        token = f"{run.exec_id}/{self.agent_name}/{name}/{n[-1]}"
+        spec = OperationSpec(
+            name=f"{self.agent_name}__external_event.{name}.ask", kind="pydantic_ai"
+        )
+        answer = await arun_operation(
+            run, spec, digest(token), json.dumps({"token": token}), lambda: ask(token)
+        )
+        if answer is not None:
+            return answer
+        seconds = timeout.total_seconds() if timeout is not None else self.timeout
+        result: JsonValue = await wait_async(
+            schema=JsonValue,
+            name=name,
+            question=f"Agent {self.agent_name!r} waits for {name!r} (token {token}).",
+            timeout=seconds,
+            metadata={"agent": self.agent_name, "token": token},
+        )
+        return result
