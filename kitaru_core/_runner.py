@@ -85,6 +85,9 @@ def claim_execution(
             "cancelled": "it was cancelled",
         }.get(record.status, f"only {', '.join(allowed)} executions can be {action}d")
         raise InvalidExecutionState(f"Cannot {action} execution {exec_id}: {hint}.")
+    # Find the code and inputs before claiming: a failure here leaves the execution as it was.
+    flow = load_flow(record)
+    arguments = decode_arguments(record.inputs, what=f"Flow {record.flow_name!r}")
     owner = my_owner_id()
     lease = time.time() + LEASE_SECONDS
     if record.status == "running":
@@ -114,9 +117,7 @@ def claim_execution(
         )
     if not claimed:
         raise ExecutionBusy(f"Execution {exec_id} changed while being claimed; try again.")
-    flow = load_flow(record)
     record = store.get_execution(exec_id)
-    arguments = decode_arguments(record.inputs, what=f"Flow {record.flow_name!r}")
     log = OperationLog(store.load_operations(exec_id))
     run = ExecutionRun(
         record, store=store, settings=settings, log=log, run_no=record.run_count, owner=owner
