@@ -6,6 +6,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from kitaru_core.errors import (
     ArtifactNotFound,
     ConfigurationError,
     ExecutionNotFound,
+    FlowNotFound,
     InvalidExecutionState,
     NotAKitaruStore,
     SerializationError,
@@ -220,3 +222,64 @@ def test_a_completed_execution_cannot_be_resumed_or_retried(action: str) -> None
         client.executions.cancel(execution.exec_id)
     after = client.executions.get(execution.exec_id)
     assert (after.status, after.result, after.run_count) == ("completed", 2, 1)
+
+
+MISSING_FLOW_MODULE = """
+from kitaru import checkpoint, flow
+
+
+@checkpoint
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@flow
+def agent(x: int) -> int:
+    return add(x, 1)
+"""
+
+
+def test_a_flow_whose_code_is_gone_is_named_and_left_resumable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+    import sys
+    import time
+
+    from kitaru_core._ids import new_exec_id
+    from kitaru_core._records import ExecutionRecord
+    from kitaru_core._values import ARGS_CODEC, encode_arguments
+
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    module = f"kitaru_gone_{uuid.uuid4().hex[:8]}"
+    code_dir = tmp_path / "code"
+    code_dir.mkdir()
+    client = KitaruClient()
+    record = ExecutionRecord(
+        exec_id=new_exec_id(),
+        flow_name="agent",
+        flow_ref=f"{module}:agent",
+        code_dir=str(code_dir),
+        status="failed",
+        created_at=time.time(),
+        inputs_codec=ARGS_CODEC,
+        inputs=encode_arguments({"x": 41}, what="test"),
+        run_count=1,
+        error={"type": "builtins.RuntimeError", "message": "earlier failure"},
+    )
+    client.store.create_execution(record)
+
+    for action in ("resume", "retry"):
+        with pytest.raises(FlowNotFound, match=f"{module}:agent"):
+            getattr(client.executions, action)(record.exec_id)
+        after = client.store.get_execution(record.exec_id)
+        assert (after.status, after.owner, after.run_count) == ("failed", None, 1)
+        assert after.error == record.error
+
+    (code_dir / f"{module}.py").write_text(MISSING_FLOW_MODULE)
+    importlib.invalidate_caches()
+    try:
+        assert client.executions.resume(record.exec_id).wait() == 42
+    finally:
+        sys.modules.pop(module, None)
+    assert client.executions.get(record.exec_id).run_count == 2
