@@ -1,0 +1,552 @@
+"""Pydantic AI adapter, offline: real agents on FunctionModel/TestModel; crashes, streams, waits."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pydantic_ai")
+
+from pydantic import BaseModel
+from pydantic_ai import Agent, FunctionToolset, RunContext, models
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    TextPart,
+    ToolCallPart,
+    ToolReturnPart,
+)
+from pydantic_ai.models.function import AgentInfo, DeltaToolCall, FunctionModel
+from pydantic_ai.models.test import TestModel
+
+import kitaru
+from kitaru.adapters.pydantic_ai import DurableAgent, KitaruAgent, KitaruDurability, hitl_tool
+from kitaru_core._serialization import get_registry
+
+SCRIPT = Path(__file__).parent / "scripts" / "research_agent.py"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def no_real_models() -> Iterator[None]:
+    previous = models.ALLOW_MODEL_REQUESTS
+    models.ALLOW_MODEL_REQUESTS = False
+    yield
+    models.ALLOW_MODEL_REQUESTS = previous
+
+
+@pytest.fixture(autouse=True)
+def close_run_sync_loop() -> Iterator[None]:
+    """``run_sync`` leaves its event loop open as the thread's loop; close it after each test."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            return
+    if not loop.is_running() and not loop.is_closed():
+        loop.close()
+    asyncio.set_event_loop(None)
+
+
+# --- a small agent used in-process -------------------------------------------------------------
+
+calls: Counter[str] = Counter()
+
+
+def three_tool_steps(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    calls["model"] += 1
+    step = sum(isinstance(m, ModelResponse) for m in messages)
+    if step < 3:
+        return ModelResponse(
+            parts=[ToolCallPart("add", {"a": step, "b": 10}, tool_call_id=f"c{step}")]
+        )
+    returns = [
+        p.content
+        for m in messages
+        if isinstance(m, ModelRequest)
+        for p in m.parts
+        if isinstance(p, ToolReturnPart)
+    ]
+    total = sum(int(str(content)) for content in returns)
+    return ModelResponse(parts=[TextPart(f"total {total}")])
+
+
+async def streamed_steps(messages: list[ModelMessage], info: AgentInfo) -> Any:
+    calls["model"] += 1
+    if not any(isinstance(m, ModelResponse) for m in messages):
+        yield {0: DeltaToolCall(name="add", json_args='{"a": 1, "b": 2}', tool_call_id="s1")}
+    else:
+        for chunk in ("the ", "answer ", "is 3"):
+            yield chunk
+
+
+math = FunctionToolset(id="math")
+
+
+@math.tool_plain
+def add(a: int, b: int) -> int:
+    calls["tool"] += 1
+    return a + b
+
+
+def make_agent(**options: Any) -> DurableAgent[Any, Any]:
+    model = FunctionModel(
+        three_tool_steps, stream_function=streamed_steps, model_name="gpt-4o-mini"
+    )
+    return DurableAgent(Agent(model, name="calc", toolsets=[math]), **options)
+
+
+@pytest.fixture(autouse=True)
+def reset_calls() -> None:
+    calls.clear()
+
+
+def retry(exec_id: str) -> Any:
+    return kitaru.KitaruClient().executions.retry(exec_id).wait()
+
+
+# --- crash and resume in child processes --------------------------------------------------------
+
+
+def run_script(mode: str, env: dict[str, str], **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), mode],
+        env={**env, **extra},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kitaru_core.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["flow", "standalone"])
+def test_sigkill_after_third_tool_call_then_resume_repeats_nothing(
+    mode: str, subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    log = tmp_path / "side-effects.log"
+    env = {**subprocess_env, "KITARU_TEST_LOG": str(log)}
+    killed = run_script(mode, env, KITARU_TEST_KILL_AFTER="3")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    before = log.read_text().splitlines()
+    assert before == [
+        "model 0",
+        "tool search",
+        "model 1",
+        "tool fetch",
+        "model 2",
+        "tool read",
+    ]
+    execution = kitaru.KitaruClient().executions.latest()
+    assert execution is not None and execution.status in ("running", "failed")  # owner died
+    resumed = cli(env, "executions", "resume", execution.exec_id)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    lines = log.read_text().splitlines()
+    models_once = [f"model {n}" for n in range(5)]
+    tools_once = ["tool search", "tool fetch", "tool read", "tool summarize"]
+    assert Counter(lines) == Counter([*models_once, *tools_once]), lines
+    after = kitaru.KitaruClient().executions.get(execution.exec_id)
+    assert after.status == "completed"
+    reused = [op.name for op in after.operations if op.reused]
+    assert len(reused) == 6  # three model requests and three tool calls came from the log
+    assert after.cost_saved > 0 and after.cost_spent > after.cost_saved
+    result = after.result
+    output = result if isinstance(result, str) else result.output
+    assert output == "report after 4 steps"
+
+
+@pytest.mark.slow
+def test_tool_approval_suspends_the_process_and_completes_after_input(
+    subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    log = tmp_path / "side-effects.log"
+    env = {**subprocess_env, "KITARU_TEST_LOG": str(log)}
+    first = run_script("approval", env)
+    assert first.returncode == 3, first.stdout + first.stderr
+    exec_id = first.stdout.strip().splitlines()[-1]
+    client = kitaru.KitaruClient()
+    assert client.executions.get(exec_id).status == "waiting"
+    (pending,) = client.executions.pending_waits(exec_id)
+    assert pending.name == "approve_publish"
+    assert "publish" in (pending.question or "") and '"topic": "x"' in (pending.question or "")
+    assert log.read_text().splitlines() == ["model 0", "tool search", "model 1"]
+
+    client.executions.input(exec_id, True)
+    resumed = cli(env, "executions", "resume", exec_id)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert log.read_text().splitlines() == [
+        "model 0",
+        "tool search",
+        "model 1",
+        "tool publish",
+        "model 2",
+    ]
+    assert client.executions.get(exec_id).result == "published"
+
+
+# --- in-process behaviour -----------------------------------------------------------------------
+
+
+def test_calls_strategy_records_each_request_and_tool_call_and_reuses_them() -> None:
+    agent = make_agent()
+    state = {"fail": True}
+
+    @kitaru.flow
+    def add_up() -> str:
+        output = agent.run_sync("add things").output
+        if state["fail"]:
+            state["fail"] = False
+            raise RuntimeError("crash after the agent")
+        return str(output)
+
+    handle = add_up.run()
+    with pytest.raises(RuntimeError):
+        handle.wait()
+    assert calls == {"model": 4, "tool": 3}
+    calls.clear()
+    assert retry(handle.exec_id) == "total 33"
+    assert calls == {}
+    execution = handle.get()
+    kinds = [op.kind for op in execution.operations]
+    assert kinds == ["llm", "tool", "llm", "tool", "llm", "tool", "llm"]
+    assert all(op.reused for op in execution.operations)
+    first = execution.operations[0]
+    assert first.name == "calc__model.request" and first.model == "gpt-4o-mini"
+    assert first.tokens_in > 0 and first.cost > 0
+    assert execution.cost_saved == pytest.approx(execution.cost_spent)
+    assert execution.operations[1].name == "calc__function_toolset__math.call_tool:add"
+
+
+def test_a_streamed_run_replays_its_recorded_response_as_a_stream() -> None:
+    agent = make_agent()
+    state = {"fail": True}
+
+    seen: list[list[str]] = []
+
+    @kitaru.flow
+    async def stream_it() -> list[str]:
+        async with agent.run_stream("stream please") as streamed:
+            chunks = [c async for c in streamed.stream_text(delta=True)]
+        seen.append(chunks)
+        if state["fail"]:
+            state["fail"] = False
+            raise RuntimeError("crash after streaming")
+        return chunks
+
+    async def start() -> Any:
+        return await stream_it.run()
+
+    handle = asyncio.run(start())
+    with pytest.raises(RuntimeError):
+        handle.wait()
+    assert calls == {"model": 2, "tool": 1}
+    calls.clear()
+    replayed = retry(handle.exec_id)
+    assert calls == {}
+    assert "".join(replayed) == "the answer is 3"
+    assert seen[0] == seen[1] == replayed  # the same stream, from the recorded response
+    names = [(op.name, op.reused) for op in handle.get().operations]
+    assert names[0] == ("calc__model.request_stream", True)
+
+
+def test_run_stream_and_iter_outside_a_flow_open_their_own_execution() -> None:
+    agent = make_agent()
+
+    async def both() -> tuple[str, str]:
+        async with agent.run_stream("stream please") as streamed:
+            text = await streamed.get_output()
+        async with agent.iter("iterate") as agent_run:
+            async for _ in agent_run:
+                pass
+        assert agent_run.result is not None
+        return text, agent_run.result.output
+
+    assert asyncio.run(both()) == ("the answer is 3", "total 33")
+    executions = kitaru.KitaruClient().executions.list()
+    assert [e.flow_name for e in executions] == ["calc", "calc"]
+    assert all(e.status == "completed" for e in executions)
+
+
+def test_run_outside_a_flow_is_an_execution_of_its_own() -> None:
+    agent = make_agent()
+    result = agent.run_sync("add things")
+    assert result.output == "total 33"
+    execution = kitaru.KitaruClient().executions.latest()
+    assert execution is not None and execution.flow_name == "calc"
+    assert len(execution.operations) == 7
+    stored = execution.result
+    assert stored.output == "total 33" and stored.all_messages() == result.all_messages()
+
+
+@dataclass
+class Deps:
+    bonus: int
+
+
+def test_per_run_model_and_deps() -> None:
+    def other(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        if not any(isinstance(m, ModelResponse) for m in messages):
+            return ModelResponse(parts=[ToolCallPart("with_bonus", {"x": 1}, tool_call_id="b")])
+        return ModelResponse(parts=[TextPart("other model done")])
+
+    inner = Agent(FunctionModel(three_tool_steps), name="deps_agent", deps_type=Deps)
+
+    @inner.tool
+    def with_bonus(ctx: RunContext[Deps], x: int) -> int:
+        calls["tool"] += 1
+        return x + ctx.deps.bonus
+
+    agent = DurableAgent(inner)
+    other_model = FunctionModel(other)
+
+    @kitaru.flow
+    def pick() -> list[str]:
+        a = agent.run_sync("x", model=other_model, deps=Deps(bonus=41))
+        b = agent.run_sync("y", model="test", deps=Deps(bonus=1))
+        return [a.output, b.output]
+
+    handle = pick.run()
+    first, second = handle.wait()
+    assert first == "other model done"
+    assert "with_bonus" in second
+    ops = handle.get().operations
+    assert ops[0].name == "deps_agent__model.request.function:function:other:"
+    tool_op = next(op for op in ops if op.kind == "tool")
+    assert tool_op._record is not None and b"42" in (tool_op._record.output or b"")
+    assert any(op.name == "deps_agent__model.request.test" for op in ops)
+
+
+class Report(BaseModel):
+    title: str
+    score: int
+
+
+def test_turn_strategy_records_one_operation_per_run() -> None:
+    agent = DurableAgent(Agent(TestModel(), name="reporter", output_type=Report), strategy="turn")
+    state = {"fail": True}
+
+    @kitaru.flow
+    def report() -> Report:
+        output = agent.run_sync("write it").output
+        if state["fail"]:
+            state["fail"] = False
+            raise RuntimeError("crash")
+        return output
+
+    handle = report.run()
+    with pytest.raises(RuntimeError):
+        handle.wait()
+    value = retry(handle.exec_id)
+    assert isinstance(value, Report)
+    (op,) = handle.get().operations
+    assert (op.name, op.kind, op.reused) == ("reporter__run", "agent", True)
+    assert op.tokens_in > 0 and op.metadata["llm_calls"]
+
+
+def test_turn_strategy_refuses_iter_inside_a_flow() -> None:
+    agent = DurableAgent(Agent(TestModel(), name="turner"), strategy="turn")
+
+    @kitaru.flow
+    async def iterate() -> None:
+        async with agent.iter("x"):
+            pass
+
+    async def start() -> Any:
+        return await iterate.run()
+
+    with pytest.raises(kitaru.KitaruError, match="strategy='turn'"):
+        asyncio.run(start()).wait()
+
+
+def test_a_run_inside_a_checkpoint_adds_its_usage_to_the_checkpoint() -> None:
+    agent = make_agent()
+
+    @kitaru.checkpoint
+    def research_step() -> str:
+        return str(agent.run_sync("inside").output)
+
+    @kitaru.flow
+    def outer() -> str:
+        return research_step()
+
+    handle = outer.run()
+    assert handle.wait() == "total 33"
+    (op,) = handle.get().operations
+    assert op.kind == "checkpoint"
+    assert len(op.metadata["llm_calls"]) == 4
+    assert op.tokens_in > 0 and op.cost > 0
+
+
+def test_hitl_tool_waits_for_a_human_and_returns_the_answer() -> None:
+    def asker(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        calls["model"] += 1
+        if not any(isinstance(m, ModelResponse) for m in messages):
+            args = {"context": "deploy v2"}
+            return ModelResponse(parts=[ToolCallPart("confirm", args, tool_call_id="h")])
+        answer = messages[-1].parts[0]
+        assert isinstance(answer, ToolReturnPart)
+        return ModelResponse(parts=[TextPart(f"human said {answer.content}")])
+
+    tool = hitl_tool("Ship it?", schema=bool, name="confirm", timeout=0)
+    agent = DurableAgent(Agent(FunctionModel(asker), name="shipper", tools=[tool]))
+
+    @kitaru.flow
+    def ship() -> str:
+        return str(agent.run_sync("go").output)
+
+    handle = ship.run()
+    with pytest.raises(kitaru.ExecutionSuspended):
+        handle.wait()
+    client = kitaru.KitaruClient()
+    (pending,) = client.executions.pending_waits(handle.exec_id)
+    assert pending.question == "Ship it?\n\ndeploy v2"
+    client.executions.input(handle.exec_id, True)
+    calls.clear()
+    assert client.executions.resume(handle.exec_id).wait() == "human said True"
+    assert calls["model"] == 1  # only the request after the answer
+
+
+def test_denied_approval_reaches_the_model() -> None:
+    def deleter(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        if not any(isinstance(m, ModelResponse) for m in messages):
+            return ModelResponse(parts=[ToolCallPart("delete", {"path": "/"}, tool_call_id="d")])
+        part = messages[-1].parts[0]
+        assert isinstance(part, ToolReturnPart)
+        return ModelResponse(parts=[TextPart(f"tool said: {part.content}")])
+
+    inner = Agent(FunctionModel(deleter), name="deleter")
+
+    @inner.tool_plain(requires_approval=True)
+    def delete(path: str) -> str:
+        calls["tool"] += 1
+        return "deleted"
+
+    agent = DurableAgent(inner, approval_timeout=0)
+
+    @kitaru.flow
+    def clean() -> str:
+        return str(agent.run_sync("clean up").output)
+
+    handle = clean.run()
+    with pytest.raises(kitaru.ExecutionSuspended):
+        handle.wait()
+    client = kitaru.KitaruClient()
+    client.executions.input(handle.exec_id, {"approved": False, "message": "never delete /"})
+    assert client.executions.resume(handle.exec_id).wait() == "tool said: never delete /"
+    assert calls["tool"] == 0
+
+
+def test_capability_can_be_attached_to_an_agent_directly() -> None:
+    agent = Agent(TestModel(), name="plain", capabilities=[KitaruDurability()])
+
+    @kitaru.flow
+    async def use_plain() -> str:
+        return (await agent.run("hi")).output
+
+    async def start() -> Any:
+        return await use_plain.run()
+
+    handle = asyncio.run(start())
+    assert handle.wait() == "success (no tool calls)"
+    assert [op.kind for op in handle.get().operations] == ["llm"]
+
+
+def test_messages_and_results_use_their_own_serializers() -> None:
+    result = Agent(TestModel(), output_type=Report).run_sync("x")
+    registry = get_registry()
+    for value, codec in (
+        (result, "pydantic-ai-run"),
+        (result.all_messages(), "pydantic-ai-messages"),
+        (result.all_messages()[-1], "pydantic-ai-messages"),
+    ):
+        name, data = registry.dumps(value, what="test value")
+        assert name == codec
+        back = registry.loads(name, data, what="test value")
+        if codec == "pydantic-ai-run":
+            assert back.output == result.output and back.all_messages() == result.all_messages()
+        else:
+            assert back == value
+
+
+def test_a_name_is_required_and_strategy_is_checked() -> None:
+    with pytest.raises(kitaru.KitaruError, match="needs a name"):
+        DurableAgent(Agent(TestModel()))
+    with pytest.raises(kitaru.KitaruError, match="strategy"):
+        bad: Any = "whole"
+        DurableAgent(Agent(TestModel(), name="x"), strategy=bad)
+    assert KitaruAgent is DurableAgent
+
+
+def test_mcp_tool_calls_are_operations() -> None:
+    pytest.importorskip("fastmcp")
+    from pydantic_ai.mcp import MCPToolset
+    from pydantic_ai.tools import ToolDefinition
+    from pydantic_ai.toolsets import ToolsetTool
+    from pydantic_core import SchemaValidator, core_schema
+
+    class FakeMCP(MCPToolset):
+        """Skips MCPToolset.__init__: no server, one ``shout`` tool."""
+
+        def __init__(self) -> None:
+            self.cache_tools = False
+            self.include_instructions = False
+            self.max_retries = 1
+
+        @property  # type: ignore[misc]
+        def id(self) -> str:
+            return "loud"
+
+        @property
+        def _explicit_id(self) -> str:
+            return "loud"
+
+        async def __aenter__(self) -> FakeMCP:
+            return self
+
+        async def __aexit__(self, *args: object) -> None:
+            return None
+
+        async def get_tools(self, ctx: RunContext[Any]) -> dict[str, ToolsetTool[Any]]:
+            schema = {"type": "object", "properties": {"text": {"type": "string"}}}
+            validator = SchemaValidator(
+                core_schema.dict_schema(core_schema.str_schema(), core_schema.any_schema())
+            )
+            tool_def = ToolDefinition(name="shout", parameters_json_schema=schema)
+            tool = ToolsetTool(
+                toolset=self, tool_def=tool_def, max_retries=1, args_validator=validator
+            )
+            return {"shout": tool}
+
+        async def call_tool(self, name: str, tool_args: dict[str, Any], *args: Any) -> Any:
+            calls["mcp"] += 1
+            return str(tool_args.get("text", "")).upper()
+
+    agent = DurableAgent(Agent(TestModel(), name="mcp_user", toolsets=[FakeMCP()]))
+    agent.run_sync("x")
+    execution = kitaru.KitaruClient().executions.latest()
+    assert execution is not None
+    kinds = [op.kind for op in execution.operations]
+    assert "mcp" in kinds and calls["mcp"] == 1
