@@ -174,6 +174,29 @@ def test_exhausted_retries_fail_the_flow_with_every_attempt_recorded() -> None:
     assert calls["hopeless"] == 2
 
 
+@checkpoint(retries=1, retry_delay=0.02)
+async def aflaky() -> str:
+    calls["aflaky"] += 1
+    if calls["aflaky"] == 1:
+        raise ConnectionError("first async attempt fails")
+    return "async ok"
+
+
+@flow
+async def uses_aflaky() -> str:
+    return await aflaky()
+
+
+def test_async_checkpoint_retries_are_recorded_too() -> None:
+    assert asyncio.run(uses_aflaky()) == "async ok"
+    execution = only_execution()
+    [op] = execution.operations
+    assert (op.status, op.attempts) == ("completed", 2)
+    rows = KitaruClient().store.load_operations(execution.exec_id)
+    assert [(r.attempt, r.status) for r in rows] == [(1, "failed"), (2, "completed")]
+    assert rows[1].started_at - rows[0].ended_at >= 0.02
+
+
 # retrying a failed execution -------------------------------------------------------------------
 
 
@@ -344,6 +367,37 @@ def test_identity_does_not_depend_on_scheduling(kind: str) -> None:
     again = {op.op_id: op for op in handle.get().operations if op.name != "gate"}
     assert again.keys() == first.keys()
     assert all(op.reused for op in again.values())
+
+
+@checkpoint
+def styled(a: int, b: int = 2) -> int:
+    calls[f"styled:{a}:{b}"] += 1
+    return a * b
+
+
+@checkpoint(cache=False)
+def uncached(a: int) -> int:
+    calls["uncached"] += 1
+    return a
+
+
+@flow
+def call_styles() -> list[int]:
+    if knobs.get("keywords"):
+        values = [styled(a=1), styled(b=4, a=3), uncached(a=5)]
+    else:
+        values = [styled(1, 2), styled(3, 4), uncached(5)]
+    gate()
+    return values
+
+
+def test_identity_does_not_depend_on_call_style_and_cache_false_always_runs() -> None:
+    knobs["broken"] = True
+    with pytest.raises(RuntimeError, match="gate closed"):
+        call_styles()
+    knobs["broken"], knobs["keywords"] = False, True
+    assert KitaruClient().executions.retry(only_execution().exec_id).wait() == [2, 12, 5]
+    assert calls == {"styled:1:2": 1, "styled:3:4": 1, "uncached": 2}
 
 
 # idempotency keys ------------------------------------------------------------------------------
