@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kitaru_core.cli._artifacts",
     "kitaru_core.cli._plugins",
     "kitaru_core.cli._status",
+    "kitaru_core.cli._models",
 )
 
 HELP = (
