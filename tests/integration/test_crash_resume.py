@@ -69,12 +69,12 @@ class Child:
             assert execution.error is not None and "ProcessDied" in execution.error["type"]
         return execution
 
-    def resume(self, exec_id: str, how: str, **extra_env: str) -> None:
+    def resume(self, exec_id: str, how: str, *, action: str = "resume", **extra_env: str) -> None:
         """Resume ``exec_id`` in a new process whose working directory is unrelated to the flow."""
         if how == "client":
-            args = ["-c", RESUME_WITH_CLIENT, exec_id]
+            args = ["-c", RESUME_WITH_CLIENT.replace(".resume(", f".{action}("), exec_id]
         else:
-            args = ["-m", "kitaru_core.cli", "executions", "resume", exec_id]
+            args = ["-m", "kitaru_core.cli", "executions", action, exec_id]
         proc = self.run(args, cwd=self.elsewhere, **extra_env)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         if how == "client":
@@ -125,6 +125,29 @@ def test_killed_flow_resumes_from_checkpoint_k(child: Child, how: str, k: int) -
     assert all(counts[f"step:{i}"] == 1 for i in range(k + 1, 30)), counts
     reused = [op.reused for op in execution.operations]
     assert reused == [True] * k + [False] * (30 - k)
+
+
+@pytest.mark.parametrize("how", ["client", "cli"])
+def test_failed_flow_retried_from_another_process_reruns_only_the_failed_checkpoint(
+    child: Child, how: str
+) -> None:
+    k = 12
+    proc = child.run(
+        [str(SCRIPTS / "launch.py"), "thirty"], cwd=SCRIPTS, KITARU_TEST_FAIL_AT=f"step:{k}"
+    )
+    assert proc.returncode != 0 and f"step:{k} failed on purpose" in proc.stderr
+    failed = KitaruClient().executions.latest()
+    assert failed.status == "failed"
+    assert failed.error is not None and f"step:{k} failed on purpose" in failed.error["message"]
+
+    child.resume(failed.exec_id, how, action="retry")  # the cause (the env var) is gone
+
+    execution = finished(failed.exec_id)
+    assert execution.result == sum(i * i for i in range(30))
+    counts = child.counts()
+    assert [counts[f"step:{i}"] for i in range(30)] == [1] * k + [2] + [1] * (29 - k)
+    failed_step = execution.operations[k]
+    assert (failed_step.status, failed_step.attempts, failed_step.reused) == ("completed", 2, False)
 
 
 @pytest.mark.parametrize("how", ["client", "cli"])
