@@ -1,4 +1,4 @@
-"""Sessions: lint, typecheck, unit (bare install), tests (everything), adapter, postgres, examples, bench."""
+"""nox sessions: lint, typecheck, unit (bare), tests (all), adapter, postgres, examples, bench."""
 
 from __future__ import annotations
 

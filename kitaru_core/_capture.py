@@ -51,8 +51,8 @@ def start() -> None:
         _users += 1
         if _users == 1:
             _saved = (sys.stdout, sys.stderr)
-            sys.stdout = _Tee(sys.stdout, "stdout")  # type: ignore[assignment]
-            sys.stderr = _Tee(sys.stderr, "stderr")  # type: ignore[assignment]
+            sys.stdout = _Tee(sys.stdout, "stdout")
+            sys.stderr = _Tee(sys.stderr, "stderr")
             logging.getLogger().addHandler(_handler)
 
 

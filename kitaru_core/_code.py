@@ -79,9 +79,14 @@ def load_flow(record: ExecutionRecord) -> Any:
     try:
         if module_name == "__main__":
             main = sys.modules.get("__main__")
-            if record.flow_file and getattr(main, "__file__", None) and str(
-                Path(main.__file__).resolve()  # type: ignore[union-attr, arg-type]
-            ) == record.flow_file:
+            if (
+                record.flow_file
+                and getattr(main, "__file__", None)
+                and str(
+                    Path(main.__file__).resolve()  # type: ignore[union-attr, arg-type]
+                )
+                == record.flow_file
+            ):
                 module = main
             elif record.flow_file:
                 module = _load_script(record.flow_file)

@@ -6,7 +6,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from kitaru_core.errors import ConfigurationError
 
@@ -129,7 +129,9 @@ def load_settings() -> Settings:
             f"durability must be one of {', '.join(DURABILITY_MODES)}, not {durability!r}."
         )
     models = {**(data.get("models") or {}), **(_overrides.get("models") or {})}
-    _cached = Settings(home=home, stack=stack, durability=durability, models=models)
+    _cached = Settings(
+        home=home, stack=stack, durability=cast(Durability, durability), models=models
+    )
     return _cached
 
 

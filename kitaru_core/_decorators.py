@@ -69,7 +69,11 @@ class Checkpoint(Generic[P, R]):
         fingerprint, text = fingerprint_call(self._binder, args, kwargs)
         if self.is_async:
             return arun_operation(  # type: ignore[return-value]
-                run, self.spec, fingerprint, text, lambda: self.func(*args, **kwargs)  # type: ignore[arg-type,return-value]
+                run,
+                self.spec,
+                fingerprint,
+                text,
+                lambda: self.func(*args, **kwargs),  # type: ignore[arg-type,return-value]
             )
         return run_operation(run, self.spec, fingerprint, text, lambda: self.func(*args, **kwargs))
 
@@ -113,7 +117,7 @@ class Flow(Generic[P, R]):
             return self.func(*args, **kwargs)
         if self.is_async:
             return self._call_async(*args, **kwargs)  # type: ignore[return-value]
-        return self.run(*args, **kwargs).wait()  # type: ignore[no-any-return, union-attr]
+        return self.run(*args, **kwargs).wait()
 
     async def _call_async(self, *args: Any, **kwargs: Any) -> Any:
         handle = await self._run_async(*args, **kwargs)
@@ -135,6 +139,27 @@ class Flow(Generic[P, R]):
         arguments = self.bind(*args, **kwargs)
         run = create_execution(self, arguments, settings=settings_for(self))
         return await aexecute(self, run, arguments)
+
+    def replay(
+        self,
+        exec_id: str,
+        from_: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        **flow_kwargs: Any,
+    ) -> Any:
+        """Start a new execution that reuses ``exec_id``'s operations before ``from_``.
+
+        ``overrides`` maps ``checkpoint.NAME`` / ``wait.NAME`` / ``arg.NAME`` to new values;
+        ``flow_kwargs`` change flow arguments. Returns a FlowHandle (a coroutine of one for
+        async flows). See docs/guides/replay.md.
+        """
+        from kitaru_core._backends import current_store
+        from kitaru_core._replay import ReplayRequest, start_replay
+        from kitaru_core._runner import settings_for
+
+        settings = settings_for(self)
+        request = ReplayRequest(exec_id, from_, dict(overrides or {}), flow_kwargs)
+        return start_replay(self, request, store=current_store(settings), settings=settings)
 
 
 @overload

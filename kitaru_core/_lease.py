@@ -62,9 +62,7 @@ class LeaseKeeper:
         with self._lock:
             self._held[exec_id] = store
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._loop, name="kitaru-lease", daemon=True
-                )
+                self._thread = threading.Thread(target=self._loop, name="kitaru-lease", daemon=True)
                 self._thread.start()
 
     def release(self, exec_id: str) -> None:

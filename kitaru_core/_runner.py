@@ -43,6 +43,7 @@ def create_execution(
     original_exec_id: str | None = None,
     replay_from: str | None = None,
     inherited: dict[str, OperationRecord] | None = None,
+    replay_plan: dict[str, Any] | None = None,
 ) -> ExecutionRun:
     """Record a new execution owned by this process and return its run."""
     store = current_store(settings)
@@ -63,6 +64,7 @@ def create_execution(
         inputs=encode_arguments(arguments, what=f"Flow {flow.name!r}"),
         original_exec_id=original_exec_id,
         replay_from=replay_from,
+        replay_plan=replay_plan,
         owner=owner,
         lease_expires_at=now + LEASE_SECONDS,
         run_count=1,
@@ -118,7 +120,12 @@ def claim_execution(
     if not claimed:
         raise ExecutionBusy(f"Execution {exec_id} changed while being claimed; try again.")
     record = store.get_execution(exec_id)
-    log = OperationLog(store.load_operations(exec_id))
+    inherited = None
+    if record.replay_plan:
+        from kitaru_core._replay import inherited_records
+
+        inherited = inherited_records(store, record.replay_plan)
+    log = OperationLog(store.load_operations(exec_id), inherited)
     run = ExecutionRun(
         record, store=store, settings=settings, log=log, run_no=record.run_count, owner=owner
     )
@@ -170,6 +177,10 @@ def _fail(run: ExecutionRun, exc: BaseException) -> LocalOutcome:
 def _unwind(run: ExecutionRun, exc: BaseException) -> LocalOutcome:
     if isinstance(exc, ExecutionSuspended):
         _finish(run, "waiting")
+        if exc.wait_id is not None:  # answered while this process gave up on it: queue again
+            from kitaru_core._answers import requeue_if_answered
+
+            requeue_if_answered(run.store, run.exec_id, exc.wait_id)
         return LocalOutcome("waiting", error=exc)
     _finish(run, "cancelled")
     return LocalOutcome("cancelled", error=exc)
@@ -195,7 +206,7 @@ class _Running:
 
 
 def _call_args(flow: Flow, arguments: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    bound = inspect.BoundArguments(flow.signature, arguments)  # type: ignore[arg-type]
+    bound = inspect.BoundArguments(flow.signature, arguments)
     return bound.args, bound.kwargs
 
 

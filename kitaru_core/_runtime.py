@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from kitaru_core import _context
+from kitaru_core import _cancel, _context
 from kitaru_core._config import Settings
 from kitaru_core._oplog import OperationLog
 from kitaru_core._records import ExecutionRecord, LogRecord, OperationRecord
@@ -210,6 +210,7 @@ def _emit_operation(event: str, record: OperationRecord) -> None:
 
 
 def _begin(run: ExecutionRun, spec: OperationSpec, fingerprint: str) -> tuple[str, Any, bool]:
+    _cancel.check(run)
     op_id = run.log.next_identity(spec.name, fingerprint)
     if spec.cache:
         recorded = run.log.recorded(op_id)
@@ -228,7 +229,7 @@ def run_operation(
     """Return the recorded output of this operation, or run ``call`` and record it."""
     op_id, value, reused = _begin(run, spec, fingerprint)
     if reused:
-        return value  # type: ignore[no-any-return]
+        return value
     for failures in range(spec.retries + 1):
         scope = OperationScope(run, spec, op_id, fingerprint, input_text)
         token = _context.enter_operation(scope)
@@ -261,7 +262,7 @@ async def arun_operation(
 
     op_id, value, reused = _begin(run, spec, fingerprint)
     if reused:
-        return value  # type: ignore[no-any-return]
+        return value
     for failures in range(spec.retries + 1):
         scope = OperationScope(run, spec, op_id, fingerprint, input_text)
         token = _context.enter_operation(scope)
