@@ -21,12 +21,15 @@ from kitaru_core.errors import (
     ExecutionSuspended,
     FlowNotFound,
     InvalidExecutionState,
+    InvalidReplay,
+    InvalidWaitAnswer,
     KitaruError,
     MissingExtraError,
     NotAKitaruStore,
     SerializationError,
     StoreError,
     WaitAborted,
+    WaitNotFound,
 )
 
 if TYPE_CHECKING:
@@ -34,7 +37,8 @@ if TYPE_CHECKING:
     from kitaru_core._config import configure
     from kitaru_core._handle import FlowHandle
     from kitaru_core._llm import llm
-    from kitaru_core.client import Execution, KitaruClient
+    from kitaru_core._waits import wait, wait_async
+    from kitaru_core.client import Execution, KitaruClient, WaitInfo
 
 __version__ = "0.1.0"
 
@@ -48,6 +52,9 @@ _LAZY = {
     "load": "kitaru_core._api",
     "log": "kitaru_core._api",
     "save": "kitaru_core._api",
+    "wait": "kitaru_core._waits",
+    "wait_async": "kitaru_core._waits",
+    "WaitInfo": "kitaru_core.client",
 }
 
 
@@ -75,6 +82,8 @@ __all__ = [
     "FlowHandle",
     "FlowNotFound",
     "InvalidExecutionState",
+    "InvalidReplay",
+    "InvalidWaitAnswer",
     "KitaruClient",
     "KitaruError",
     "MissingExtraError",
@@ -82,6 +91,8 @@ __all__ = [
     "SerializationError",
     "StoreError",
     "WaitAborted",
+    "WaitInfo",
+    "WaitNotFound",
     "checkpoint",
     "configure",
     "flow",
@@ -90,4 +101,6 @@ __all__ = [
     "load",
     "log",
     "save",
+    "wait",
+    "wait_async",
 ]

@@ -29,6 +29,7 @@ class ExecutionRecord:
     error: dict[str, Any] | None = None
     original_exec_id: str | None = None
     replay_from: str | None = None
+    replay_plan: dict[str, Any] | None = None
     started_at: float | None = None
     updated_at: float | None = None
     ended_at: float | None = None

@@ -101,9 +101,12 @@ class ExecutionSuspended(KitaruError):
 
     code = "execution_suspended"
 
-    def __init__(self, exec_id: str, wait_name: str | None = None) -> None:
+    def __init__(
+        self, exec_id: str, wait_name: str | None = None, *, wait_id: str | None = None
+    ) -> None:
         self.exec_id = exec_id
         self.wait_name = wait_name
+        self.wait_id = wait_id
         target = f" --wait {wait_name}" if wait_name else ""
         self.command = f"kitaru executions input {exec_id}{target} --value JSON"
         super().__init__(
@@ -116,6 +119,24 @@ class WaitAborted(KitaruError):
     """A pending wait was aborted instead of answered."""
 
     code = "wait_aborted"
+
+
+class InvalidWaitAnswer(KitaruError, ValueError):
+    """An answer does not match the schema of the wait it is meant for; nothing was stored."""
+
+    code = "invalid_wait_answer"
+
+
+class WaitNotFound(KitaruError, LookupError):
+    """No pending wait matches; the message lists the ones there are."""
+
+    code = "wait_not_found"
+
+
+class InvalidReplay(KitaruError, ValueError):
+    """A replay's ``from_``, overrides or arguments name nothing, or name it ambiguously."""
+
+    code = "invalid_replay"
 
 
 class MissingExtraError(KitaruError, ImportError):

@@ -2,6 +2,7 @@
 
 from kitaru_core.client._client import ArtifactsAPI, ExecutionsAPI, KitaruClient
 from kitaru_core.client._models import Artifact, Execution, OperationInfo
+from kitaru_core.client._waits import WaitInfo
 
 __all__ = [
     "Artifact",
@@ -10,4 +11,5 @@ __all__ = [
     "ExecutionsAPI",
     "KitaruClient",
     "OperationInfo",
+    "WaitInfo",
 ]

@@ -5,32 +5,47 @@ from __future__ import annotations
 import builtins
 from dataclasses import replace
 
+from kitaru_core._answers import cancel_pending
 from kitaru_core._backends import current_store
 from kitaru_core._config import Settings, load_settings, settings_for_stack
 from kitaru_core._handle import FlowHandle
+from kitaru_core._liveness import reconcile
 from kitaru_core._records import LogRecord
 from kitaru_core._store import Store
 from kitaru_core.client._models import Artifact, Execution
+from kitaru_core.client._replay import ReplayMixin
+from kitaru_core.client._waits import WaitsMixin
 from kitaru_core.errors import ArtifactNotFound, ExecutionNotFound, InvalidExecutionState
 
 
-class ExecutionsAPI:
-    """``client.executions``."""
+class ExecutionsAPI(WaitsMixin, ReplayMixin):
+    """``client.executions``.
+
+    Reads never report ``running`` for an execution whose process died: such an execution is
+    recorded as ``failed`` (error type ``kitaru.ProcessDied``) and can be resumed.
+    """
 
     def __init__(self, store: Store, settings: Settings) -> None:
         self._store = store
         self._settings = settings
 
     def _wrap(self, exec_id: str) -> Execution:
-        return Execution(self._store.get_execution(exec_id), self._store, self._settings)
+        return Execution(
+            reconcile(self._store, self._store.get_execution(exec_id)), self._store, self._settings
+        )
 
     def list(
         self, flow: str | None = None, status: str | None = None, limit: int = 50
     ) -> list[Execution]:
         """Newest first, optionally filtered by flow name and status."""
+        records = [
+            reconcile(self._store, record)
+            for record in self._store.list_executions(flow=flow, status=status, limit=limit)
+        ]
         return [
             Execution(record, self._store, self._settings)
-            for record in self._store.list_executions(flow=flow, status=status, limit=limit)
+            for record in records
+            if status is None or record.status == status
         ]
 
     def get(self, exec_id: str) -> Execution:
@@ -42,7 +57,7 @@ class ExecutionsAPI:
         found = self._store.list_executions(flow=flow, limit=1)
         if not found:
             raise ExecutionNotFound(f"<latest{f' of {flow}' if flow else ''}>")
-        return Execution(found[0], self._store, self._settings)
+        return Execution(reconcile(self._store, found[0]), self._store, self._settings)
 
     def logs(self, exec_id: str) -> builtins.list[LogRecord]:
         """Lines printed or logged while the execution ran."""
@@ -83,6 +98,7 @@ class ExecutionsAPI:
             raise InvalidExecutionState(
                 f"Cannot cancel execution {exec_id}: it is already {record.status}."
             )
+        cancel_pending(self._store, exec_id)
         return self._wrap(exec_id)
 
 

@@ -153,6 +153,13 @@ class Execution:
             return None
         return self.ended_at - self.started_at
 
+    def lineage(self) -> list[Execution]:
+        """This execution and the executions it was replayed from, newest first."""
+        from kitaru_core._replay import lineage
+
+        chain = lineage(self._store, self.exec_id)
+        return [Execution(record, self._store, self._settings) for record in chain]
+
     def result_or_raise(self) -> Any:
         """The result, or the error that stands for a non-completed status."""
         if self.status == "completed":

@@ -1,0 +1,56 @@
+"""``client.executions`` methods for replays and their lineage."""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING, Any
+
+from kitaru_core._config import Settings
+from kitaru_core._store import Store
+
+if TYPE_CHECKING:
+    from kitaru_core._handle import FlowHandle
+    from kitaru_core.client._models import Execution
+
+
+class ReplayMixin:
+    """Part of ``ExecutionsAPI``: replay and lineage."""
+
+    _store: Store
+    _settings: Settings
+
+    def replay(
+        self,
+        exec_id: str,
+        from_: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        **flow_kwargs: Any,
+    ) -> FlowHandle:
+        """Run a new execution of ``exec_id``'s flow here, reusing its operations before ``from_``.
+
+        ``from_`` is a checkpoint (operation) name or an operation id; ``overrides`` maps
+        ``checkpoint.NAME`` to a replacement output, ``wait.NAME`` to an answer and
+        ``arg.NAME`` to a flow argument; ``flow_kwargs`` change flow arguments too. Bad input
+        raises :class:`InvalidReplay` before anything runs.
+        """
+        from kitaru_core._code import load_flow
+        from kitaru_core._replay import ReplayRequest, start_replay
+
+        flow = load_flow(self._store.get_execution(exec_id))
+        request = ReplayRequest(exec_id, from_, dict(overrides or {}), flow_kwargs)
+        started = start_replay(flow, request, store=self._store, settings=self._settings)
+        if flow.is_async:
+            import asyncio
+
+            return asyncio.run(started)
+        return started
+
+    def lineage(self, exec_id: str) -> builtins.list[Execution]:
+        """``exec_id`` and the executions it was replayed from, newest first."""
+        from kitaru_core._replay import lineage
+        from kitaru_core.client._models import Execution
+
+        return [
+            Execution(record, self._store, self._settings)
+            for record in lineage(self._store, exec_id)
+        ]
