@@ -37,6 +37,8 @@ from kitaru_core.errors import KitaruError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "kitaru_core.cli._executions",
+    "kitaru_core.cli._waits",
+    "kitaru_core.cli._replay",
     "kitaru_core.cli._artifacts",
     "kitaru_core.cli._plugins",
     "kitaru_core.cli._status",
