@@ -125,10 +125,12 @@ def claim_execution(
         from kitaru_core._replay import inherited_records
 
         inherited = inherited_records(store, record.replay_plan)
-    log = OperationLog(store.load_operations(exec_id), inherited)
+    records = store.load_operations(exec_id)
+    log = OperationLog(records, inherited)
     run = ExecutionRun(
         record, store=store, settings=settings, log=log, run_no=record.run_count, owner=owner
     )
+    run.count_spent(records)  # every earlier attempt, including those of a process that died
     return flow, run, arguments
 
 
@@ -145,6 +147,9 @@ def _finish(run: ExecutionRun, status: str, **fields: Any) -> None:
         owner=None,
         lease_expires_at=None,
         metadata=run.metadata,
+        tokens_in=run.tokens_in,
+        tokens_out=run.tokens_out,
+        cost_spent=run.spent_cost,
         cost_saved=record.cost_saved + run.saved_cost,
     )
     run.store.append_logs(run.take_logs(final=True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -93,6 +93,9 @@ class ExecutionRun:
         self.metadata = dict(record.metadata)
         self.saved_cost = 0.0
         self.reused_count = 0
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.spent_cost = 0.0
         self._pending_logs: list[LogRecord] = []
         self._partial: dict[str, str] = {}
 
@@ -136,7 +139,19 @@ class ExecutionRun:
         """Write one attempt together with the log lines printed before it."""
         self.store.record_operation(record, self.take_logs())
         self.log.add(record)
+        if record.reused_from is None:
+            self.tokens_in += record.tokens_in
+            self.tokens_out += record.tokens_out
+            self.spent_cost += record.cost
         _emit_operation(record.status, record)
+
+    def count_spent(self, records: Iterable[OperationRecord]) -> None:
+        """Add earlier attempts' tokens and cost to this execution's totals (not reused copies)."""
+        for record in records:
+            if record.reused_from is None:
+                self.tokens_in += record.tokens_in
+                self.tokens_out += record.tokens_out
+                self.spent_cost += record.cost
 
     def reuse(self, recorded: OperationRecord) -> Any:
         """Return a recorded operation's output without running it."""

@@ -187,6 +187,10 @@ class Execution:
             data["tokens_in"] = self.tokens_in
             data["tokens_out"] = self.tokens_out
             data["cost_spent"] = self.cost_spent
+        else:  # the totals stored when a run of it last stopped: no operations to load
+            data["tokens_in"] = self._record.tokens_in
+            data["tokens_out"] = self._record.tokens_out
+            data["cost_spent"] = self._record.cost_spent
         return data
 
 

@@ -173,6 +173,9 @@ def test_sigkill_after_third_tool_call_then_resume_repeats_nothing(
     reused = [op.name for op in after.operations if op.reused]
     assert len(reused) == 6  # three model requests and three tool calls came from the log
     assert after.cost_saved > 0 and after.cost_spent > after.cost_saved
+    summary = after.to_dict(with_operations=False)  # totals stored on the execution itself
+    assert summary["cost_spent"] == pytest.approx(after.cost_spent)  # incl. the killed run's
+    assert summary["tokens_in"] == after.tokens_in > 0
     result = after.result
     output = result if isinstance(result, str) else result.output
     assert output == "report after 4 steps"

@@ -97,6 +97,10 @@ def test_a_resumed_flow_reuses_calls_and_counts_their_cost_as_saved(backend: Ech
     assert data["cost_saved"] == pytest.approx(0.01)
     assert data["cost_spent"] == pytest.approx(0.02)
     assert (data["tokens_in"], data["tokens_out"]) == (6, 4)
+    summary = execution.to_dict(with_operations=False)  # what `executions list --json` shows
+    assert "operations" not in summary
+    assert summary["cost_spent"] == pytest.approx(0.02)
+    assert (summary["tokens_in"], summary["tokens_out"]) == (6, 4)
 
 
 def test_inside_a_checkpoint_usage_is_added_to_the_checkpoint(backend: EchoBackend) -> None:
