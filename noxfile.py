@@ -63,6 +63,7 @@ def examples(session: nox.Session) -> None:
     session.install("-e", ".[pydantic-ai,litellm]")
     session.env["KITARU_HOME"] = session.create_tmp()
     session.run("python", "examples/quickstart.py")
+    session.run("python", "examples/pydantic_ai_research_agent.py", "--offline")
 
 
 @nox.session

@@ -117,8 +117,10 @@ def format_duration(seconds: float | None) -> str:
 
 
 def format_cost(cost: float) -> str:
-    """A cost in dollars with enough digits for single model calls."""
-    return f"${cost:.4f}"
+    """A cost in dollars with enough digits for single model calls ($0.000135, $1.2500)."""
+    if cost == 0 or abs(cost) >= 0.01:
+        return f"${cost:.4f}"
+    return f"${cost:.6f}"
 
 
 def format_size(size: int) -> str:
