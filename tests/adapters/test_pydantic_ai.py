@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import subprocess
 import sys
@@ -553,3 +554,19 @@ def test_mcp_tool_calls_are_operations() -> None:
     assert execution is not None
     kinds = [op.kind for op in execution.operations]
     assert "mcp" in kinds and calls["mcp"] == 1
+
+
+@pytest.mark.slow
+def test_the_adapter_page_runs(subprocess_env: dict[str, str], tmp_path: Path) -> None:
+    page = (REPO_ROOT / "docs" / "adapters" / "pydantic-ai.md").read_text()
+    script = tmp_path / "pydantic_ai_page.py"
+    script.write_text("\n".join(re.findall(r"^```python\n(.*?)^```", page, re.S | re.M)))
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        env=subprocess_env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
