@@ -36,13 +36,23 @@ def idempotency_key() -> str:
 
 
 def save(name: str, value: Any) -> str:
-    """Store ``value`` as a new version of artifact ``name`` of this execution; returns its id."""
+    """Store ``value`` as a new version of artifact ``name`` of this execution; returns its id.
+
+    Each save has an identity like an operation's (the n-th save of ``name`` in the flow body
+    or in one operation), so a resumed run that saves the same value again gets the version it
+    saved before instead of a duplicate.
+    """
     from kitaru_core._ids import new_artifact_id
     from kitaru_core._records import ArtifactRecord
 
     run = _require_run("save")
     stored = run.encode(value, what=f"Artifact {name!r}")
     scope = _context.current_operation()
+    parent = scope.op_id if scope is not None else "flow"
+    save_id = run.log.next_identity(f"{parent}#save", name)
+    for earlier in run.store.list_artifacts(exec_id=run.exec_id, name=name):
+        if earlier.op_id == save_id and (earlier.codec, earlier.data, earlier.ref) == stored[:3]:
+            return earlier.artifact_id
     record = ArtifactRecord(
         artifact_id=new_artifact_id(),
         exec_id=run.exec_id,
@@ -53,7 +63,7 @@ def save(name: str, value: Any) -> str:
         size=stored.size,
         data=stored.data,
         ref=stored.ref,
-        op_id=scope.op_id if scope is not None else None,
+        op_id=save_id,
     )
     return run.store.save_artifact(record).artifact_id
 
