@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic_ai import Agent
 from pydantic_ai.agent import AbstractAgent, AgentRun, EventStreamHandler, WrapperAgent
+from pydantic_ai.capabilities import AbstractCapability
 from pydantic_ai.models import Model
 from pydantic_ai.output import OutputDataT
 from pydantic_ai.tools import AgentDepsT
@@ -33,13 +34,27 @@ def _model_key(model: Model) -> str:
     return f"{model.system}:{model.model_name}"
 
 
+def answers_deferred_calls(agent: AbstractAgent[Any, Any]) -> bool:
+    """Whether one of the agent's capabilities answers deferred tool calls itself."""
+    found: list[AbstractCapability[Any]] = []
+    default = AbstractCapability.handle_deferred_tool_calls
+
+    def visit(capability: AbstractCapability[Any]) -> None:
+        if type(capability).handle_deferred_tool_calls is not default:
+            found.append(capability)
+
+    agent.root_capability.apply(visit)
+    return bool(found)
+
+
 class DurableAgent(WrapperAgent[AgentDepsT, OutputDataT]):
     """Wraps a Pydantic AI agent so each run is durable.
 
     ``strategy="calls"`` (default) records every model request (streamed ones too), function-tool
     call and MCP call as its own operation; ``"turn"`` records a whole ``run()`` as one. Tools
-    that require approval are answered through ``kitaru.wait()``. Run it inside a ``@flow``, or
-    on its own: then each run opens an execution of its own.
+    that require approval are answered through ``kitaru.wait()`` (unless the agent has its own
+    capability for deferred calls, such as ``RequestInput``, whose waits are Kitaru waits too).
+    Run it inside a ``@flow``, or on its own: then each run opens an execution of its own.
     """
 
     def __init__(
@@ -66,7 +81,7 @@ class DurableAgent(WrapperAgent[AgentDepsT, OutputDataT]):
             )
         self.durable_name: str = durable_name
         self.strategy: Strategy = strategy
-        self.approvals = approvals
+        self.approvals = approvals and not answers_deferred_calls(wrapped)
         self.approval_timeout = approval_timeout
         self._models = dict(models or {})
         self._event_stream_handler = event_stream_handler
@@ -91,6 +106,7 @@ class DurableAgent(WrapperAgent[AgentDepsT, OutputDataT]):
             name=self.durable_name,
             models=models or None,
             event_stream_handler=self._event_stream_handler,
+            wait_timeout=self.approval_timeout,
         )
 
     def _capabilities(self, extra: Any, model: Any) -> list[Any]:

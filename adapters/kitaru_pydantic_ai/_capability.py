@@ -20,6 +20,8 @@ from kitaru_core import _context
 from kitaru_pydantic_ai._backend import KitaruOperationBackend
 
 RUN_COUNTER = "pydantic_ai.run"
+DEFAULT_TIMEOUT: float | None = 600
+"""Seconds a wait is polled before the execution suspends (as ``kitaru.wait``)."""
 
 
 class KitaruDurability(BaseDurabilityCapability[AgentDepsT]):
@@ -50,8 +52,12 @@ class KitaruDurability(BaseDurabilityCapability[AgentDepsT]):
         models: Mapping[str, Model] | None = None,
         event_stream_handler: EventStreamHandler[AgentDepsT] | None = None,
         name: str | None = None,
+        wait_timeout: float | None = DEFAULT_TIMEOUT,
     ) -> None:
+        """``wait_timeout``: seconds an external-event wait (``RequestInput``) is polled for an
+        answer before the execution suspends, when the capability gives no timeout itself."""
         super().__init__(models=models, event_stream_handler=event_stream_handler, name=name)
+        self.wait_timeout = wait_timeout
 
     @property
     def in_durable_context(self) -> bool:
@@ -80,5 +86,5 @@ class KitaruDurability(BaseDurabilityCapability[AgentDepsT]):
             return await super().wrap_run(ctx, handler=handler)
         from kitaru_pydantic_ai._tools import KitaruEventWaiter
 
-        with external_event_scope(KitaruEventWaiter(self.name)):
+        with external_event_scope(KitaruEventWaiter(self.name, timeout=self.wait_timeout)):
             return await super().wrap_run(ctx, handler=handler)

@@ -30,9 +30,7 @@ from kitaru_core._fingerprint import digest
 from kitaru_core._runtime import OperationSpec, arun_operation
 from kitaru_core._waits import wait_async
 from kitaru_core.errors import KitaruError
-
-DEFAULT_TIMEOUT: float | None = 600
-"""Seconds a question is polled for an answer before the execution suspends (as ``kitaru.wait``)."""
+from kitaru_pydantic_ai._capability import DEFAULT_TIMEOUT
 
 
 class ApprovalAnswer(BaseModel):

@@ -570,3 +570,49 @@ def test_the_adapter_page_runs(subprocess_env: dict[str, str], tmp_path: Path) -
         timeout=120,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_request_input_capability_waits_through_kitaru() -> None:
+    from pydantic import TypeAdapter
+    from pydantic_ai.capabilities import RequestInput
+    from pydantic_ai.tools import DeferredToolRequests, DeferredToolResults, ToolApproved
+
+    tokens: list[str] = []
+
+    def ask(ctx: RunContext[Any], requests: DeferredToolRequests, token: str) -> None:
+        tokens.append(token)  # e.g. send the token to a reviewer; None: answer comes later
+
+    def remover(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        if not any(isinstance(m, ModelResponse) for m in messages):
+            return ModelResponse(parts=[ToolCallPart("rm", {"path": "x"}, tool_call_id="r")])
+        part = messages[-1].parts[0]
+        assert isinstance(part, ToolReturnPart)
+        return ModelResponse(parts=[TextPart(f"done: {part.content}")])
+
+    inner = Agent(
+        FunctionModel(remover), name="remover", capabilities=[RequestInput(ask, name="review")]
+    )
+
+    @inner.tool_plain(requires_approval=True)
+    def rm(path: str) -> str:
+        calls["tool"] += 1
+        return f"removed {path}"
+
+    agent = DurableAgent(inner, approval_timeout=0)
+
+    @kitaru.flow
+    def remove() -> str:
+        return str(agent.run_sync("remove x").output)
+
+    handle = remove.run()
+    with pytest.raises(kitaru.ExecutionSuspended):
+        handle.wait()
+    client = kitaru.KitaruClient()
+    (pending,) = client.executions.pending_waits(handle.exec_id)
+    assert pending.name == "review" and tokens == [f"{handle.exec_id}/remover/review/0"]
+    answer = DeferredToolResults(approvals={"r": ToolApproved()})
+    client.executions.input(
+        handle.exec_id, TypeAdapter(DeferredToolResults).dump_python(answer, mode="json")
+    )
+    assert client.executions.resume(handle.exec_id).wait() == "done: removed x"
+    assert len(tokens) == 1 and calls["tool"] == 1  # ask() ran once: it is an operation
