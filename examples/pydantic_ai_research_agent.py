@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from typing import Any
 
 from pydantic_ai import Agent, FunctionToolset
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
@@ -107,7 +108,7 @@ def research(topic: str, publish: bool = False, offline: bool = False) -> str:
     researcher = build_agent(model_for(offline))
     ask = f"Research {topic}." + (" Then publish it." if publish else "")
     report = researcher.run_sync(ask).output
-    mock = {"mock_response": "Durable agents never pay twice"} if offline else {}
+    mock: dict[str, Any] = {"mock_response": "Durable agents never pay twice"} if offline else {}
     headline = kitaru.llm(
         f"One-line headline for: {report}", model="openai/gpt-4o-mini", max_tokens=30, **mock
     )
