@@ -76,6 +76,11 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def notes(results: list[dict[str, Any]]) -> str:
+    """What each system's script says it measured."""
+    return "\n".join(f"- {r['peer']}: {r['notes']}" for r in results if r.get("notes"))
+
+
 def write_docs(markdown: str, steps: int, repeats: int) -> None:
     """Replace the table between the markers in docs/performance.md."""
     text = DOCS.read_text()
@@ -104,11 +109,8 @@ def main() -> None:
         for peer in args.peers:
             print(f"running {peer} (first run creates its venv) ...", file=sys.stderr)
             results.append(run_peer(peer, args.steps, args.repeats, work))
-    markdown = table(results)
+    markdown = table(results) + "\n\n" + notes(results)
     print(markdown)
-    for r in results:
-        if r.get("notes"):
-            print(f"- {r['peer']}: {r['notes']}")
     if args.write_docs:
         write_docs(markdown, args.steps, args.repeats)
 

@@ -30,6 +30,7 @@ class ExecutionRecord:
     original_exec_id: str | None = None
     replay_from: str | None = None
     replay_plan: dict[str, Any] | None = None
+    reused_ops: list[str] | None = None
     started_at: float | None = None
     updated_at: float | None = None
     ended_at: float | None = None

@@ -151,6 +151,7 @@ def _finish(run: ExecutionRun, status: str, **fields: Any) -> None:
         tokens_out=run.tokens_out,
         cost_spent=run.spent_cost,
         cost_saved=record.cost_saved + run.saved_cost,
+        reused_ops=run.reused_ops,
     )
     run.store.append_logs(run.take_logs(final=True))
     run.store.update_execution(run.exec_id, expected_owner=run.owner, **fields)

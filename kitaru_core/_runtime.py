@@ -92,7 +92,7 @@ class ExecutionRun:
         self.owner = owner
         self.metadata = dict(record.metadata)
         self.saved_cost = 0.0
-        self.reused_count = 0
+        self.reused_ops: list[str] = []
         self.tokens_in = 0
         self.tokens_out = 0
         self.spent_cost = 0.0
@@ -162,7 +162,7 @@ class ExecutionRun:
             what=f"Recorded output of {recorded.name!r}",
         )
         self.saved_cost += recorded.cost
-        self.reused_count += 1
+        self.reused_ops.append(recorded.op_id)
         if recorded.exec_id != self.exec_id:
             copy = OperationRecord(
                 **{**recorded.__dict__, "exec_id": self.exec_id, "seq": None, "attempt": 1},

@@ -25,6 +25,7 @@ executions = sa.Table(
     sa.Column("original_exec_id", sa.String(40), index=True),
     sa.Column("replay_from", sa.String(300)),
     sa.Column("replay_plan", sa.JSON),
+    sa.Column("reused_ops", sa.JSON),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("started_at", sa.Float),
     sa.Column("updated_at", sa.Float),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -42,8 +43,13 @@ class OperationInfo:
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
 
-def fold_operations(records: list[OperationRecord], run_count: int) -> list[OperationInfo]:
-    """Group attempt rows by operation id, in the order operations first appeared."""
+def fold_operations(
+    records: list[OperationRecord], reused_ops: Collection[str]
+) -> list[OperationInfo]:
+    """Group attempt rows by operation id, in the order operations first appeared.
+
+    ``reused_ops`` are the operations the latest finished run returned from the record.
+    """
     grouped: dict[str, list[OperationRecord]] = {}
     for record in records:
         grouped.setdefault(record.op_id, []).append(record)
@@ -59,8 +65,7 @@ def fold_operations(records: list[OperationRecord], run_count: int) -> list[Oper
                 status=final.status,
                 attempts=len(ran),
                 duration=final.ended_at - final.started_at,
-                reused=final.reused_from is not None
-                or (final.status == "completed" and final.run_no < run_count),
+                reused=final.reused_from is not None or op_id in reused_ops,
                 started_at=attempts[0].started_at,
                 ended_at=final.ended_at,
                 reused_from=final.reused_from,
@@ -110,7 +115,9 @@ class Execution:
     @cached_property
     def operations(self) -> list[OperationInfo]:
         """Operations in the order they first ran."""
-        return fold_operations(self._store.load_operations(self.exec_id), self.run_count)
+        return fold_operations(
+            self._store.load_operations(self.exec_id), set(self._record.reused_ops or ())
+        )
 
     @cached_property
     def inputs(self) -> dict[str, Any]:
