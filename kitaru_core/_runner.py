@@ -272,9 +272,38 @@ def continue_execution(
     exec_id: str, *, store: Store, settings: Settings, action: str
 ) -> FlowHandle:
     """Resume or retry a stored execution in this process and wait for it to stop."""
+    if store.get_execution(exec_id).is_async and _event_loop_running():
+        raise InvalidExecutionState(
+            f"Execution {exec_id} is an async flow and an event loop is already running here; "
+            f"use `await client.executions.a{action}({exec_id!r})` instead."
+        )
     flow, run, arguments = claim_execution(exec_id, store=store, settings=settings, action=action)
     if flow.is_async:
         import asyncio
 
         return asyncio.run(aexecute(flow, run, arguments))
     return execute(flow, run, arguments)
+
+
+def _event_loop_running() -> bool:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+async def acontinue_execution(
+    exec_id: str, *, store: Store, settings: Settings, action: str
+) -> FlowHandle:
+    """:func:`continue_execution` from async code; sync flows run in a worker thread."""
+    import asyncio
+    import contextvars
+
+    flow, run, arguments = claim_execution(exec_id, store=store, settings=settings, action=action)
+    if flow.is_async:
+        return await aexecute(flow, run, arguments)
+    context = contextvars.copy_context()
+    return await asyncio.to_thread(context.run, execute, flow, run, arguments)

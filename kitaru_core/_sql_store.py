@@ -206,6 +206,12 @@ class SqlStore(Store):
         with self._engine.connect() as conn:
             return [_to_record(ExecutionRecord, row) for row in conn.execute(query)]
 
+    def count_executions(self) -> dict[str, int]:
+        c = t.executions.c
+        query = sa.select(c.status, sa.func.count()).group_by(c.status)
+        with self._engine.connect() as conn:
+            return {status: count for status, count in conn.execute(query)}
+
     def update_execution(
         self, exec_id: str, *, expected_owner: str | None = None, **fields: Any
     ) -> bool:

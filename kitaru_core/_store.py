@@ -35,6 +35,10 @@ class Store(ABC):
         """Newest first."""
 
     @abstractmethod
+    def count_executions(self) -> dict[str, int]:
+        """How many executions there are in each status (statuses with none are left out)."""
+
+    @abstractmethod
     def update_execution(
         self, exec_id: str, *, expected_owner: str | None = None, **fields: Any
     ) -> bool:

@@ -10,7 +10,6 @@ import typer
 from kitaru_core.cli._common import JsonFlag
 from kitaru_core.cli._output import console, plain, print_error, print_json, status_text
 
-COUNT_LIMIT = 1000  # counting lists rows; past this many per status, show "1000+"
 HIDDEN = "***"
 SECRET_QUERY_KEYS = ("password", "token", "secret", "key")
 
@@ -62,7 +61,6 @@ def status_command(as_json: JsonFlag = False) -> None:
         "kitaru_home": str(settings.home),
         "config_file": str(config_path()) if config_path().exists() else None,
         "executions": None,
-        "count_limit": COUNT_LIMIT,
     }
     store_error = None
     try:
@@ -84,11 +82,8 @@ def _count_by_status(settings: Any) -> dict[str, int]:
     from kitaru_core._backends import current_store
     from kitaru_core._records import EXECUTION_STATUSES
 
-    store = current_store(settings)
-    return {
-        status: len(store.list_executions(status=status, limit=COUNT_LIMIT))
-        for status in EXECUTION_STATUSES
-    }
+    counts = current_store(settings).count_executions()
+    return {status: counts.get(status, 0) for status in EXECUTION_STATUSES}
 
 
 def _version() -> str | None:
@@ -118,12 +113,10 @@ def _print_status(data: dict[str, Any]) -> None:
         grid.add_row(label, plain(data[key] if data[key] is not None else "none"))
     counts = data["executions"]
     if counts is not None:
-        capped = any(count >= COUNT_LIMIT for count in counts.values())
-        line = plain(f"{sum(counts.values())}{'+' if capped else ''} total")
+        line = plain(f"{sum(counts.values())} total")
         for status, count in counts.items():
             if count:
-                shown = f"{count}+" if count >= COUNT_LIMIT else str(count)
-                line.append(f", {shown} ")
+                line.append(f", {count} ")
                 line.append_text(status_text(status))
         grid.add_row("executions", line)
     console().print(grid)

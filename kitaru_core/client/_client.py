@@ -80,6 +80,22 @@ class ExecutionsAPI(WaitsMixin, ReplayMixin):
             exec_id, store=self._store, settings=self._settings, action="retry"
         )
 
+    async def aresume(self, exec_id: str) -> FlowHandle:
+        """:meth:`resume` from async code (an async flow runs on the current event loop)."""
+        from kitaru_core._runner import acontinue_execution
+
+        return await acontinue_execution(
+            exec_id, store=self._store, settings=self._settings, action="resume"
+        )
+
+    async def aretry(self, exec_id: str) -> FlowHandle:
+        """:meth:`retry` from async code."""
+        from kitaru_core._runner import acontinue_execution
+
+        return await acontinue_execution(
+            exec_id, store=self._store, settings=self._settings, action="retry"
+        )
+
     def cancel(self, exec_id: str) -> Execution:
         """Stop an execution that has not finished; a running one stops at its next operation."""
         import time

@@ -122,6 +122,19 @@ def test_create_get_and_list_executions(store: SqlStore) -> None:
         store.get_execution("kr-missing")
 
 
+def test_count_executions_by_status(store: SqlStore) -> None:
+    before = store.count_executions()
+    for status in ("running", "completed", "completed", "waiting"):
+        store.create_execution(execution(status=status))
+    after = store.count_executions()
+    delta = {status: after.get(status, 0) - before.get(status, 0) for status in after}
+    assert {status: n for status, n in delta.items() if n} == {
+        "running": 1,
+        "completed": 2,
+        "waiting": 1,
+    }
+
+
 def test_update_execution_checks_the_owner_when_asked(store: SqlStore) -> None:
     record = execution()
     store.create_execution(record)
