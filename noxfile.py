@@ -15,7 +15,7 @@ TEST_EXTRAS = "dev,pydantic-ai,litellm"
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
-    session.install("ruff")
+    session.install("ruff==0.17.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -23,7 +23,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy over kitaru and kitaru_core."""
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[dev]", "mypy==2.4.1")
     session.run("mypy")
 
 
