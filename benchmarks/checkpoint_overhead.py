@@ -1,6 +1,6 @@
 """Checkpoint overhead: Kitaru against DBOS and LangGraph, in one run, on the same disk.
 
-    python benchmarks/checkpoint_overhead.py [--steps 200] [--repeats 7] [--write-docs]
+    python benchmarks/checkpoint_overhead.py [--steps 200] [--repeats 5] [--rounds 3] [--write-docs]
 
 Measures, for a flow of N trivial steps on a SQLite file on disk: per-step overhead over plain
 Python (median over repeats), the time to resume an execution whose 1,000 steps are all recorded,
@@ -86,33 +86,58 @@ def write_docs(markdown: str, steps: int, repeats: int) -> None:
     text = DOCS.read_text()
     begin, end = text.index(MARK_BEGIN), text.index(MARK_END)
     block = (
-        f"{MARK_BEGIN}\nN={steps} steps, {repeats} repeats, medians. Produced by "
+        f"{MARK_BEGIN}\nN={steps} steps, {repeats} repeats in alternating rounds, medians. "
+        "Produced by "
         f"`python benchmarks/checkpoint_overhead.py --write-docs`.\n\n{markdown}\n"
     )
     DOCS.write_text(text[:begin] + block + text[end:])
 
 
+def merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One system's results over several rounds: samples pooled, scalars by median."""
+    failed = [r for r in rounds if "error" in r]
+    if failed:
+        return failed[0]
+    merged = dict(rounds[-1])
+    for key in ("run_ms", "plain_ms", "per_step_ms"):
+        merged[key] = [sample for r in rounds for sample in r[key]]
+    for key in ("import_ms", "resume_1000_ms"):
+        values = [r[key] for r in rounds if r.get(key) is not None]
+        merged[key] = statistics.median(values) if values else None
+    return merged
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=5, help="repeats per round")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds; systems alternate within each round"
+    )
     parser.add_argument("--peers", nargs="*", default=["dbos", "langgraph"])
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     VENVS_DIR.mkdir(parents=True, exist_ok=True)
-    results = []
+    systems = ["kitaru (process)", "kitaru (power)", *args.peers]
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in systems}
     with tempfile.TemporaryDirectory(dir=VENVS_DIR) as tmp:  # on disk, git-ignored
-        work = Path(tmp)
-        for durability in ("process", "power"):
-            print(f"running kitaru ({durability}) ...", file=sys.stderr)
-            results.append(run_kitaru(durability, args.steps, args.repeats, work))
-        for peer in args.peers:
-            print(f"running {peer} (first run creates its venv) ...", file=sys.stderr)
-            results.append(run_peer(peer, args.steps, args.repeats, work))
+        for number in range(args.rounds):
+            # Alternating systems within each round spreads this machine's speed swings
+            # evenly over all of them, so the ratios stay fair.
+            work = Path(tmp) / f"round-{number}"
+            for name in systems:
+                print(f"round {number + 1}/{args.rounds}: {name} ...", file=sys.stderr)
+                if name.startswith("kitaru"):
+                    durability = name.split("(")[1].rstrip(")")
+                    result = run_kitaru(durability, args.steps, args.repeats, work)
+                else:
+                    result = run_peer(name, args.steps, args.repeats, work)
+                rounds[name].append(result)
+    results = [merge(rounds[name]) for name in systems]
     markdown = table(results) + "\n\n" + notes(results)
     print(markdown)
     if args.write_docs:
-        write_docs(markdown, args.steps, args.repeats)
+        write_docs(markdown, args.steps, args.repeats * args.rounds)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,7 @@ recorded as a failure. A wait that polls for input checks on every poll.
 
 from __future__ import annotations
 
-import threading
 import time
-import weakref
 from typing import TYPE_CHECKING
 
 from kitaru_core.errors import ExecutionCancelled
@@ -22,9 +20,6 @@ if TYPE_CHECKING:
 
 CHECK_EVERY = 1.0
 """Seconds between two store reads of one execution's status at operation boundaries."""
-
-_next_check: weakref.WeakKeyDictionary[ExecutionRun, float] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
 
 
 def raise_if_cancelled(run: ExecutionRun, record: ExecutionRecord) -> None:
@@ -41,11 +36,7 @@ def raise_if_cancelled(run: ExecutionRun, record: ExecutionRecord) -> None:
 def check(run: ExecutionRun) -> None:
     """Raise ExecutionCancelled if the execution was cancelled (throttled store read)."""
     now = time.monotonic()
-    due = _next_check.get(run)
-    if due is not None and now < due:
+    if now < run.next_cancel_check:
         return
-    with _lock:
-        _next_check[run] = now + CHECK_EVERY
-    if due is None:
-        return  # the run just started: its claim read the status a moment ago
+    run.next_cancel_check = now + CHECK_EVERY
     raise_if_cancelled(run, run.store.get_execution(run.exec_id))

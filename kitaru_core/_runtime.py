@@ -46,7 +46,7 @@ class OperationSpec:
         return float(self.retry_delay * (2 ** (failed_attempts - 1)))
 
 
-@dataclass
+@dataclass(slots=True, weakref_slot=True)
 class OperationScope:
     """The operation whose body is running: where metadata and model usage accumulate."""
 
@@ -93,6 +93,8 @@ class ExecutionRun:
         self.metadata = dict(record.metadata)
         self.saved_cost = 0.0
         self.reused_ops: list[str] = []
+        self.next_cancel_check = time.monotonic() + _cancel.CHECK_EVERY
+        self._observe = _operation_observers()
         self.tokens_in = 0
         self.tokens_out = 0
         self.spent_cost = 0.0
@@ -143,7 +145,8 @@ class ExecutionRun:
             self.tokens_in += record.tokens_in
             self.tokens_out += record.tokens_out
             self.spent_cost += record.cost
-        _emit_operation(record.status, record)
+        if self._observe is not None:
+            self._observe(record.status, record)
 
     def count_spent(self, records: Iterable[OperationRecord]) -> None:
         """Add earlier attempts' tokens and cost to this execution's totals (not reused copies)."""
@@ -170,7 +173,8 @@ class ExecutionRun:
             copy.reused_from = recorded.exec_id
             copy.run_no = self.run_no
             self.write(copy)
-        _emit_operation("reused", recorded)
+        if self._observe is not None:
+            self._observe("reused", recorded)
         return value
 
     def _attempt_record(self, scope: OperationScope, status: str) -> OperationRecord:
@@ -222,6 +226,13 @@ def _emit_operation(event: str, record: OperationRecord) -> None:
     hook = get_plugin_manager().hook.on_operation_event
     if hook.get_hookimpls():
         hook(event=event, operation=record)
+
+
+def _operation_observers() -> Callable[[str, OperationRecord], None] | None:
+    """:func:`_emit_operation`, or None when no plugin observes operations (checked per run)."""
+    from kitaru_core.plugins import get_plugin_manager
+
+    return _emit_operation if get_plugin_manager().hook.on_operation_event.get_hookimpls() else None
 
 
 def _begin(run: ExecutionRun, spec: OperationSpec, fingerprint: str) -> tuple[str, Any, bool]:

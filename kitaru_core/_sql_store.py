@@ -38,6 +38,7 @@ def _columns(cls: type, exclude: frozenset[str] = frozenset()) -> tuple[str, ...
 
 _EXEC_COLUMNS = _columns(ExecutionRecord)
 _OP_COLUMNS = _columns(OperationRecord, frozenset({"seq"}))
+_OP_FIELDS = _columns(OperationRecord)
 _LOG_COLUMNS = _columns(LogRecord)
 _ARTIFACT_COLUMNS = _columns(ArtifactRecord)
 _WAIT_COLUMNS = _columns(WaitRecord)
@@ -71,15 +72,19 @@ class _HotInsert:
         self.order: tuple[str, ...] | None = (
             tuple(compiled.positiontup) if compiled.positiontup else None
         )
-        self.json_columns = tuple(
+        self.columns = self.order or columns
+        self.json_columns = frozenset(
             c.name for c in table.columns if isinstance(c.type, sa.JSON) and c.name in columns
         )
 
-    def params(self, values: dict[str, Any]) -> Any:
-        for name in self.json_columns:
-            if values[name] is not None:
-                values[name] = json.dumps(values[name])
-        return tuple(values[k] for k in self.order) if self.order else values
+    def params(self, record: Any) -> Any:
+        """The record's values in the statement's parameter style; empty JSON is stored NULL."""
+        values = {
+            name: (json.dumps(value) if value else None) if name in self.json_columns else value
+            for name in self.columns
+            for value in (getattr(record, name),)
+        }
+        return tuple(values.values()) if self.order else values
 
 
 def _sqlite_path(url: sa.URL) -> Path | None:
@@ -282,22 +287,24 @@ class SqlStore(Store):
     # operations and logs ------------------------------------------------------------------
 
     def load_operations(self, exec_id: str) -> list[OperationRecord]:
+        # Columns in field order and positional construction: resume loads thousands of rows.
         c = t.operations.c
+        query = sa.select(*(c[name] for name in _OP_FIELDS)).where(c.exec_id == exec_id)
         with self._engine.connect() as conn:
-            rows = conn.execute(sa.select(t.operations).where(c.exec_id == exec_id).order_by(c.seq))
-            return [_to_record(OperationRecord, row) for row in rows]
+            records = [OperationRecord(*row) for row in conn.execute(query.order_by(c.seq))]
+        for record in records:
+            if record.metadata is None:
+                record.metadata = {}
+        return records
 
     def record_operation(self, record: OperationRecord, logs: Sequence[LogRecord] = ()) -> None:
         conn = self._held_connection()
         try:
             cursor = conn.cursor()
-            cursor.execute(
-                self._insert_op.sql, self._insert_op.params(_row_values(record, _OP_COLUMNS))
-            )
+            cursor.execute(self._insert_op.sql, self._insert_op.params(record))
             if logs:
                 cursor.executemany(
-                    self._insert_log.sql,
-                    [self._insert_log.params(_row_values(line, _LOG_COLUMNS)) for line in logs],
+                    self._insert_log.sql, [self._insert_log.params(line) for line in logs]
                 )
             cursor.close()
             conn.commit()
