@@ -54,7 +54,7 @@ def main() -> None:
     if "--crash" in sys.argv:
         os.environ["QUICKSTART_CRASH"] = "1"
         print("This run will be killed inside write_draft. Afterwards run:")
-        print("  kitaru executions list          # find the execution, still marked running")
+        print("  kitaru executions list          # shown as failed: its process died")
         print("  kitaru executions resume <ID>   # research is reused, the draft is written\n")
     handle = writing_agent.run("kitaru")
     print(f"\nresult: {handle.wait()}")
