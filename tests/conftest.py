@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,3 +37,30 @@ def subprocess_env(kitaru_home: Path) -> dict[str, str]:
     env["KITARU_HOME"] = str(kitaru_home)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     return env
+
+
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+RunDoc = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run_doc(subprocess_env: dict[str, str], tmp_path: Path) -> RunDoc:
+    """Run the Python blocks of a Markdown page (path from the repo root) as one script."""
+
+    def run(page: str, *, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+        blocks = PYTHON_BLOCK.findall((REPO_ROOT / page).read_text())
+        assert blocks, f"{page} has no python blocks"
+        script = tmp_path / (Path(page).stem.replace("-", "_") + "_page.py")
+        script.write_text("\n".join(blocks))
+        proc = subprocess.run(
+            [sys.executable, str(script)],
+            env={**subprocess_env, **env},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc
+
+    return run

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -179,16 +179,5 @@ def test_using_litellm_makes_no_network_request(subprocess_env: dict[str, str]) 
     assert out.stdout.strip() == "x []"
 
 
-def test_the_llm_guide_runs(subprocess_env: dict[str, str], tmp_path: Path) -> None:
-    guide = (REPO_ROOT / "docs" / "guides" / "llm.md").read_text()
-    script = tmp_path / "llm_guide.py"
-    script.write_text("\n".join(re.findall(r"^```python\n(.*?)^```", guide, re.S | re.M)))
-    proc = subprocess.run(
-        [sys.executable, str(script)],
-        env=subprocess_env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+def test_the_llm_guide_runs(run_doc: Callable[..., Any]) -> None:
+    run_doc("docs/guides/llm.md")

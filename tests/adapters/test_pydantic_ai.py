@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 import subprocess
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -557,19 +556,8 @@ def test_mcp_tool_calls_are_operations() -> None:
 
 
 @pytest.mark.slow
-def test_the_adapter_page_runs(subprocess_env: dict[str, str], tmp_path: Path) -> None:
-    page = (REPO_ROOT / "docs" / "adapters" / "pydantic-ai.md").read_text()
-    script = tmp_path / "pydantic_ai_page.py"
-    script.write_text("\n".join(re.findall(r"^```python\n(.*?)^```", page, re.S | re.M)))
-    proc = subprocess.run(
-        [sys.executable, str(script)],
-        env=subprocess_env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+def test_the_adapter_page_runs(run_doc: Callable[..., Any]) -> None:
+    run_doc("docs/adapters/pydantic-ai.md")
 
 
 def test_request_input_capability_waits_through_kitaru() -> None:
