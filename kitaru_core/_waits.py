@@ -250,6 +250,35 @@ def _poll_once(call: WaitCall) -> WaitRecord | None:
 # the public functions -----------------------------------------------------------------------
 
 
+def _begin(
+    schema: Any, name: str | None, question: str | None, metadata: dict[str, Any] | None
+) -> tuple[WaitCall, bool, Any]:
+    """``(call, settled, value)``: settled when the wait was already recorded or answered."""
+    call = identify(schema, name, question, metadata)
+    found, value = reused(call)
+    if found:
+        return call, True, value
+    row = open_wait(call)
+    if row.status != "pending":
+        return call, True, settle(call, row)
+    return call, False, None
+
+
+def _deadline(timeout: float | None) -> float | None:
+    return None if timeout is None else time.monotonic() + max(timeout, 0)
+
+
+def _poll(call: WaitCall, deadline: float | None) -> tuple[bool, Any, float]:
+    """One poll: ``(settled, value, seconds to pause before the next)``; suspends when due."""
+    done = _poll_once(call)
+    if done is not None:
+        return True, settle(call, done), 0.0
+    remaining = None if deadline is None else deadline - time.monotonic()
+    if remaining is not None and remaining <= 0:
+        raise suspend(call)
+    return False, None, POLL_SECONDS if remaining is None else min(POLL_SECONDS, remaining)
+
+
 def wait(
     schema: Any = str,
     name: str | None = None,
@@ -268,27 +297,19 @@ def wait(
     """
     from kitaru_core._prompt import Terminal
 
-    call = identify(schema, name, question, metadata)
-    found, value = reused(call)
-    if found:
+    call, settled, value = _begin(schema, name, question, metadata)
+    if settled:
         return value
-    row = open_wait(call)
-    if row.status != "pending":
-        return settle(call, row)
-    deadline = None if timeout is None else time.monotonic() + max(timeout, 0)
+    deadline = _deadline(timeout)
     terminal = Terminal.open(call) if timeout != 0 else None
     while True:
-        done = _poll_once(call)
-        if done is not None:
-            return settle(call, done)
-        remaining = None if deadline is None else deadline - time.monotonic()
-        if remaining is not None and remaining <= 0:
-            raise suspend(call)
-        step = POLL_SECONDS if remaining is None else min(POLL_SECONDS, remaining)
+        settled, value, pause = _poll(call, deadline)
+        if settled:
+            return value
         if terminal is None:
-            time.sleep(step)
+            time.sleep(pause)
         else:
-            terminal.ask(step)
+            terminal.ask(pause)
 
 
 async def wait_async(
@@ -304,19 +325,12 @@ async def wait_async(
     """
     import asyncio
 
-    call = identify(schema, name, question, metadata)
-    found, value = reused(call)
-    if found:
+    call, settled, value = _begin(schema, name, question, metadata)
+    if settled:
         return value
-    row = open_wait(call)
-    if row.status != "pending":
-        return settle(call, row)
-    deadline = None if timeout is None else time.monotonic() + max(timeout, 0)
+    deadline = _deadline(timeout)
     while True:
-        done = _poll_once(call)
-        if done is not None:
-            return settle(call, done)
-        remaining = None if deadline is None else deadline - time.monotonic()
-        if remaining is not None and remaining <= 0:
-            raise suspend(call)
-        await asyncio.sleep(POLL_SECONDS if remaining is None else min(POLL_SECONDS, remaining))
+        settled, value, pause = _poll(call, deadline)
+        if settled:
+            return value
+        await asyncio.sleep(pause)
