@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kitaru_core import _capture, _context
@@ -220,52 +219,53 @@ def execute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> FlowHan
     """Run a sync flow body to its end (or suspension) in this thread."""
     args, kwargs = _call_args(flow, arguments)
     with _Running(run):
-        outcome = _attempts(flow, run, lambda: flow.func(*args, **kwargs))
+        for attempt in range(flow.retries + 1):
+            run.log.restart()
+            try:
+                value = flow.func(*args, **kwargs)
+            except Exception as exc:
+                outcome = _after_error(flow, run, attempt, exc)
+                if outcome is None:
+                    continue
+            except BaseException as exc:
+                _fail(run, exc)
+                raise
+            else:
+                outcome = _complete(run, flow, value)
+            break
     return FlowHandle(run.exec_id, store=run.store, settings=run.settings, outcome=outcome)
-
-
-def _attempts(flow: Flow, run: ExecutionRun, body: Callable[[], Any]) -> LocalOutcome:
-    for attempt in range(flow.retries + 1):
-        run.log.restart()
-        try:
-            value = body()
-        except CONTROL_FLOW as exc:
-            return _unwind(run, exc)
-        except Exception as exc:
-            if attempt < flow.retries:
-                continue
-            return _fail(run, exc)
-        except BaseException as exc:
-            _fail(run, exc)
-            raise
-        return _complete(run, flow, value)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def aexecute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> FlowHandle:
     """Run an async flow body to its end (or suspension)."""
     args, kwargs = _call_args(flow, arguments)
-    outcome: LocalOutcome | None = None
     with _Running(run):
         for attempt in range(flow.retries + 1):
             run.log.restart()
             try:
                 value = await flow.func(*args, **kwargs)
-            except CONTROL_FLOW as exc:
-                outcome = _unwind(run, exc)
-                break
             except Exception as exc:
-                if attempt < flow.retries:
+                outcome = _after_error(flow, run, attempt, exc)
+                if outcome is None:
                     continue
-                outcome = _fail(run, exc)
-                break
             except BaseException as exc:
                 _fail(run, exc)
                 raise
-            outcome = _complete(run, flow, value)
+            else:
+                outcome = _complete(run, flow, value)
             break
-    assert outcome is not None
     return FlowHandle(run.exec_id, store=run.store, settings=run.settings, outcome=outcome)
+
+
+def _after_error(
+    flow: Flow, run: ExecutionRun, attempt: int, exc: Exception
+) -> LocalOutcome | None:
+    """How a body run that raised ends, or None to run the body again (flow ``retries``)."""
+    if isinstance(exc, CONTROL_FLOW):
+        return _unwind(run, exc)
+    if attempt < flow.retries:
+        return None
+    return _fail(run, exc)
 
 
 def continue_execution(
