@@ -107,7 +107,7 @@ def load_settings() -> Settings:
     if stack_name not in stacks:
         raise ConfigurationError(
             f"Unknown stack {stack_name!r}. Known stacks: {', '.join(sorted(stacks))}. "
-            "Create it with `kitaru stack create`."
+            f"Add a [stacks.{stack_name}] table (store, artifacts) to {config_path()}."
         )
     stack = stacks[stack_name]
     store_url = _overrides.get("store_url") or os.environ.get("KITARU_STORE_URL")

@@ -50,7 +50,7 @@ RUN_EXIT_HELP = (
 
 executions_app = typer.Typer(
     name="executions",
-    help="List, inspect, resume, retry and cancel executions.",
+    help="List, inspect, resume, retry, cancel and replay executions; answer their waits.",
     no_args_is_help=True,
 )
 
@@ -211,7 +211,7 @@ def execution_logs(
 
 @executions_app.command("resume", epilog=RUN_EXIT_HELP)
 def resume_execution(exec_id: ExecId, as_json: JsonFlag = False) -> None:
-    """Continue a crashed, queued or answered execution here; completed operations are reused."""
+    """Continue a crashed, failed or answered execution here; completed operations are reused."""
     _run_here(exec_id, "resume", as_json)
 
 
@@ -247,7 +247,7 @@ def _run_here(exec_id: str, action: str, as_json: bool) -> None:
     ran = len(execution.operations) - reused
     summary = plain(f"Execution {execution.exec_id} ")
     summary.append_text(status_text(execution.status))
-    summary.append(f" ({ran} operations ran, {reused} reused)")
+    summary.append(f" ({ran} operation{'' if ran == 1 else 's'} ran, {reused} reused)")
     out.print(summary)
     if execution.status == "completed":
         out.print(plain(render_value(execution.result)))
@@ -257,7 +257,7 @@ def _run_here(exec_id: str, action: str, as_json: bool) -> None:
         )
     elif execution.status == "failed":
         print_error(
-            f"Execution {execution.exec_id} failed: {format_error(execution.error)}. "
+            f"Execution {execution.exec_id} failed: {format_error(execution.error).rstrip('.')}. "
             f"Fix the cause, then `kitaru executions retry {execution.exec_id}`."
         )
     raise typer.Exit(code)

@@ -89,14 +89,16 @@ def replay_execution(
     reused = sum(1 for op in execution.operations if op.reused)
     line = plain(f"Replay {execution.exec_id} of {exec_id} ")
     line.append_text(status_text(execution.status))
-    line.append(f" ({len(execution.operations) - reused} operations ran, {reused} reused)")
+    ran = len(execution.operations) - reused
+    line.append(f" ({ran} operation{'' if ran == 1 else 's'} ran, {reused} reused)")
     console().print(line)
     if execution.status == "completed":
         console().print(plain(render_value(execution.result)))
     elif execution.status == "waiting":
         console().print(plain(message or "It is waiting for input.", "yellow"))
     elif execution.status == "failed":
-        print_error(f"Replay {execution.exec_id} failed: {format_error(execution.error)}.")
+        error = format_error(execution.error).rstrip(".")
+        print_error(f"Replay {execution.exec_id} failed: {error}.")
     raise typer.Exit(code)
 
 
