@@ -76,7 +76,14 @@ def register(app: typer.Typer) -> None:
 @executions_app.command("list")
 def list_executions(
     flow: Annotated[str | None, typer.Option(help="Only executions of this flow.")] = None,
-    status: Annotated[Status | None, typer.Option(help="Only executions in this status.")] = None,
+    status: Annotated[
+        Status | None,
+        typer.Option(
+            metavar="<status>",
+            help="Only executions in this status: queued, running, waiting, completed, failed "
+            "or cancelled.",
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
