@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -18,7 +19,12 @@ def _require_run(what: str) -> ExecutionRun:
 
 
 def log(**metadata: Any) -> None:
-    """Attach metadata to the current checkpoint, or to the execution outside one."""
+    """Attach metadata to the current checkpoint, or to the execution outside one.
+
+    Values must be JSON data (no NaN or infinity, which PostgreSQL cannot store); anything else
+    raises :class:`KitaruError` here, before it is kept.
+    """
+    _check_metadata(metadata)
     scope = _context.current_operation()
     if scope is not None:
         scope.metadata.update(metadata)
@@ -26,6 +32,22 @@ def log(**metadata: Any) -> None:
     run = _require_run("log")
     run.metadata.update(metadata)
     run.store.update_execution(run.exec_id, metadata=run.metadata)
+
+
+def _check_metadata(metadata: dict[str, Any]) -> None:
+    """Refuse what no store can hold (SQLite and PostgreSQL take the same JSON), before it is
+    kept: a value that fails later would fail the write of a completed operation or of the
+    execution's end."""
+    for key, value in metadata.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise KitaruError(
+                f"kitaru.log({key}=...) got a {type(value).__name__} that cannot be stored as "
+                f"metadata ({exc}). Log JSON data: strings, numbers (not NaN or infinity), "
+                "booleans, None, and lists or dicts of them; convert other values first, "
+                "e.g. with str()."
+            ) from exc
 
 
 def idempotency_key() -> str:

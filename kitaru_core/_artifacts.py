@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 from typing import Any
 
 from kitaru_core.errors import ArtifactCorrupted, ArtifactNotFound, StoreError
@@ -34,12 +35,17 @@ class BlobStore:
                 return digest
             if self._local:
                 self._fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-                tmp = f"{path}.{os.getpid()}.tmp"
-                with open(tmp, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, path)
+                # One temporary file per writer: threads of one process may store the same blob.
+                tmp = f"{path}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
+                try:
+                    with open(tmp, "wb") as handle:
+                        handle.write(data)
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                    os.replace(tmp, path)
+                finally:
+                    if os.path.exists(tmp):
+                        os.remove(tmp)
             else:
                 self._fs.pipe_file(path, data)
         except OSError as exc:

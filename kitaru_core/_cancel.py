@@ -25,11 +25,12 @@ CHECK_EVERY = 1.0
 def raise_if_cancelled(run: ExecutionRun, record: ExecutionRecord) -> None:
     """Raise when ``record`` says the execution was cancelled or taken from this run."""
     if record.status == "cancelled":
-        raise ExecutionCancelled(f"Execution {run.exec_id} was cancelled.")
+        raise ExecutionCancelled(f"Execution {run.exec_id} was cancelled.", exec_id=run.exec_id)
     if record.owner != run.owner:
         raise ExecutionCancelled(
             f"Execution {run.exec_id} is no longer owned by this process "
-            f"(now {record.status}, owner {record.owner}); stopping here."
+            f"(now {record.status}, owner {record.owner}); stopping here.",
+            exec_id=run.exec_id,
         )
 
 

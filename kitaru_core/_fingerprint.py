@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
 import datetime
 import enum
@@ -9,6 +10,7 @@ import hashlib
 import inspect
 import json
 import pickle
+import threading
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -44,21 +46,80 @@ def _canonical_default(obj: Any) -> Any:
     if isinstance(obj, datetime.date | datetime.time | uuid.UUID | Decimal | PurePath):
         return {"__" + type(obj).__name__ + "__": str(obj)}
     try:
-        digest = hashlib.blake2b(pickle.dumps(obj, protocol=4), digest_size=16).hexdigest()
+        pickled = pickle.dumps(obj, protocol=4)
     except Exception:
-        digest = "unpicklable"
-    return {"__object__": _qualname(obj), "h": digest}
+        return {"__object__": _qualname(obj), "h": "unpicklable"}
+    state = _object_state(obj)
+    if state is not None:
+        return {"__object__": _qualname(obj), "s": state}
+    return {"__object__": _qualname(obj), "h": hashlib.blake2b(pickled, digest_size=16).hexdigest()}
+
+
+_walking = threading.local()
+
+
+def _object_state(obj: Any) -> str | None:
+    """Canonical JSON of the state pickle stores for a plain object, or None when it does not
+    apply (a custom reduce, constructor arguments, a reference cycle).
+
+    Pickled bytes list a set's items in hash order, which differs between processes, so an
+    object holding a set would get a new identity on every resume.
+    """
+    cls = type(obj)
+    if (
+        cls.__reduce_ex__ is not object.__reduce_ex__
+        or cls.__reduce__ is not object.__reduce__
+        or cls in copyreg.dispatch_table
+        or hasattr(obj, "__getnewargs_ex__")
+        or hasattr(obj, "__getnewargs__")
+    ):
+        return None
+    active: set[int] = _walking.__dict__.setdefault("ids", set())
+    if id(obj) in active:
+        return None
+    active.add(id(obj))
+    try:
+        return canonical_json(obj.__getstate__())
+    except (ValueError, RecursionError):
+        return None
+    finally:
+        active.discard(id(obj))
+
+
+def _keyed(value: Any) -> Any:
+    """``value`` with every dict that has a non-str key as sorted ``[key JSON, value]`` pairs."""
+    if isinstance(value, dict):
+        if all(type(key) is str for key in value):
+            return {key: _keyed(item) for key, item in value.items()}
+        pairs = sorted(([canonical_json(k), _keyed(v)] for k, v in value.items()), key=_first)
+        return {"__dict__": pairs}
+    if isinstance(value, list | tuple):
+        return [_keyed(item) for item in value]
+    return value
+
+
+def _first(pair: list[Any]) -> Any:
+    return pair[0]
+
+
+def _dumps(value: Any, default: Any) -> str:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default
+    )
 
 
 def canonical_json(value: Any) -> str:
     """Deterministic JSON text of ``value``: sorted keys, no spaces, tagged non-JSON types."""
-    return json.dumps(
-        value,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=_canonical_default,
-    )
+    try:
+        text = _dumps(value, _canonical_default)
+    except TypeError:  # a dict key JSON refuses (a tuple) or cannot sort (int next to str)
+        text = _dumps(_keyed(value), lambda obj: _keyed(_canonical_default(obj)))
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:  # lone surrogates (undecodable file names): escape them
+            text = text.encode("utf-8", "backslashreplace").decode()
+    return text
 
 
 def digest(text: str) -> str:

@@ -86,7 +86,9 @@ class FlowHandle:
         if outcome.status == "waiting":
             raise ExecutionSuspended(self.exec_id)
         if outcome.status == "cancelled":
-            raise ExecutionCancelled(f"Execution {self.exec_id} was cancelled.")
+            raise ExecutionCancelled(
+                f"Execution {self.exec_id} was cancelled.", exec_id=self.exec_id
+            )
         raise ExecutionFailed(self.exec_id, outcome.status)
 
 
@@ -95,7 +97,7 @@ def raise_for_record(exec_id: str, status: str, error: dict[str, Any] | None) ->
     if status == "waiting":
         raise ExecutionSuspended(exec_id)
     if status == "cancelled":
-        raise ExecutionCancelled(f"Execution {exec_id} was cancelled.")
+        raise ExecutionCancelled(f"Execution {exec_id} was cancelled.", exec_id=exec_id)
     if status == "failed":
         message = f"{(error or {}).get('type', 'Error')}: {(error or {}).get('message', '')}"
         raise ExecutionFailed(exec_id, message)

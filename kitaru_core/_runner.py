@@ -15,7 +15,7 @@ from kitaru_core._ids import new_exec_id
 from kitaru_core._lease import LEASE_SECONDS, leases, my_owner_id, owner_alive
 from kitaru_core._oplog import OperationLog
 from kitaru_core._records import ExecutionRecord, OperationRecord
-from kitaru_core._runtime import CONTROL_FLOW, ExecutionRun, describe_error
+from kitaru_core._runtime import ExecutionRun, describe_error, unwinds
 from kitaru_core._store import Store
 from kitaru_core._values import ARGS_CODEC, decode_arguments, encode_arguments
 from kitaru_core.errors import ExecutionBusy, ExecutionSuspended, InvalidExecutionState
@@ -153,7 +153,15 @@ def _finish(run: ExecutionRun, status: str, **fields: Any) -> None:
         reused_ops=run.reused_ops,
     )
     run.store.append_logs(run.take_logs(final=True))
-    run.store.update_execution(run.exec_id, expected_owner=run.owner, **fields)
+    if not run.store.update_execution(run.exec_id, expected_owner=run.owner, **fields):
+        # Cancelled meanwhile (a cancel clears the owner): the status stays, what was spent counts.
+        spent = ("tokens_in", "tokens_out", "cost_spent", "cost_saved")
+        run.store.transition(
+            run.exec_id,
+            to="cancelled",
+            from_statuses=("cancelled",),
+            **{name: fields[name] for name in spent},
+        )
     _emit_execution(status, run)
 
 
@@ -261,7 +269,7 @@ def _after_error(
     flow: Flow, run: ExecutionRun, attempt: int, exc: Exception
 ) -> LocalOutcome | None:
     """How a body run that raised ends, or None to run the body again (flow ``retries``)."""
-    if isinstance(exc, CONTROL_FLOW):
+    if unwinds(run, exc):
         return _unwind(run, exc)
     if attempt < flow.retries:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
@@ -20,6 +21,18 @@ T = TypeVar("T")
 
 CONTROL_FLOW = (ExecutionSuspended, ExecutionCancelled)
 """Exceptions that unwind a flow on purpose: never retried, never recorded as failures."""
+
+
+def unwinds(run: ExecutionRun, exc: BaseException) -> bool:
+    """Whether ``exc`` suspends or cancels ``run`` itself.
+
+    A flow that waits on another execution's handle gets that execution's ExecutionSuspended or
+    ExecutionCancelled: an error of this flow, not a reason for it to wait or stop.
+    """
+    if not isinstance(exc, CONTROL_FLOW):
+        return False
+    exec_id = getattr(exc, "exec_id", None)
+    return exec_id is None or exec_id == run.exec_id
 
 
 def describe_error(exc: BaseException) -> dict[str, Any]:
@@ -100,29 +113,34 @@ class ExecutionRun:
         self.spent_cost = 0.0
         self._pending_logs: list[LogRecord] = []
         self._partial: dict[str, str] = {}
+        self._logs_lock = threading.Lock()  # threads of the flow print concurrently
 
     # captured output ----------------------------------------------------------------------
 
     def capture(self, stream: str, text: str) -> None:
         """Collect printed text; whole lines are written with the next operation."""
-        buffered = self._partial.get(stream, "") + text
-        *lines, rest = buffered.split("\n")
-        self._partial[stream] = rest
         scope = _context.current_operation()
         op_id = scope.op_id if scope is not None else None
-        now = time.time()
-        self._pending_logs.extend(
-            LogRecord(self.exec_id, now, stream, line, op_id) for line in lines
-        )
+        with self._logs_lock:
+            buffered = self._partial.get(stream, "") + text
+            *lines, rest = buffered.split("\n")
+            self._partial[stream] = rest
+            now = time.time()
+            self._pending_logs.extend(
+                LogRecord(self.exec_id, now, stream, line, op_id) for line in lines
+            )
 
     def take_logs(self, *, final: bool = False) -> list[LogRecord]:
         """Lines collected so far (and, when ``final``, unterminated ones too)."""
-        if final:
-            for stream, rest in self._partial.items():
-                if rest:
-                    self._pending_logs.append(LogRecord(self.exec_id, time.time(), stream, rest))
-            self._partial.clear()
-        taken, self._pending_logs = self._pending_logs, []
+        with self._logs_lock:
+            if final:
+                for stream, rest in self._partial.items():
+                    if rest:
+                        self._pending_logs.append(
+                            LogRecord(self.exec_id, time.time(), stream, rest)
+                        )
+                self._partial.clear()
+            taken, self._pending_logs = self._pending_logs, []
         return taken
 
     # values -------------------------------------------------------------------------------
@@ -261,9 +279,9 @@ def run_operation(
         token = _context.enter_operation(scope)
         try:
             result = call()
-        except CONTROL_FLOW:
-            raise
         except Exception as exc:
+            if unwinds(run, exc):
+                raise
             run.record_failure(scope, exc)
             if failures == spec.retries:
                 raise
@@ -294,9 +312,9 @@ async def arun_operation(
         token = _context.enter_operation(scope)
         try:
             result = await call()
-        except CONTROL_FLOW:
-            raise
         except Exception as exc:
+            if unwinds(run, exc):
+                raise
             run.record_failure(scope, exc)
             if failures == spec.retries:
                 raise

@@ -159,6 +159,7 @@ class SqlStore(Store):
             raise StoreError(f"Cannot open the store at {self._where}: {exc.orig}") from exc
         self._insert_op = _HotInsert(self._engine, t.operations, _OP_COLUMNS)
         self._insert_log = _HotInsert(self._engine, t.logs, _LOG_COLUMNS)
+        self._text_refuses_nul = self._engine.dialect.name == "postgresql"
 
     @property
     def dialect(self) -> str:
@@ -297,7 +298,19 @@ class SqlStore(Store):
                 record.metadata = {}
         return records
 
+    def _storable_logs(self, logs: Sequence[LogRecord]) -> Sequence[LogRecord]:
+        """PostgreSQL text cannot hold NUL: there it is stored as U+FFFD, the rest as printed."""
+        if not self._text_refuses_nul:
+            return logs
+        return [
+            dataclasses.replace(line, line=line.line.replace("\x00", "\ufffd"))
+            if isinstance(line.line, str) and "\x00" in line.line
+            else line
+            for line in logs
+        ]
+
     def record_operation(self, record: OperationRecord, logs: Sequence[LogRecord] = ()) -> None:
+        logs = self._storable_logs(logs)
         conn = self._held_connection()
         try:
             cursor = conn.cursor()
@@ -325,6 +338,7 @@ class SqlStore(Store):
     def append_logs(self, logs: Sequence[LogRecord]) -> None:
         if not logs:
             return
+        logs = self._storable_logs(logs)
         with self._engine.begin() as conn:
             conn.execute(t.logs.insert(), [_row_values(line, _LOG_COLUMNS) for line in logs])
 

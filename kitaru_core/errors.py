@@ -91,9 +91,13 @@ class ExecutionFailed(KitaruError):
 
 
 class ExecutionCancelled(KitaruError):
-    """The execution was cancelled."""
+    """The execution was cancelled (``exec_id``, when known, says which)."""
 
     code = "execution_cancelled"
+
+    def __init__(self, message: str, *, exec_id: str | None = None) -> None:
+        self.exec_id = exec_id
+        super().__init__(message)
 
 
 class ExecutionSuspended(KitaruError):

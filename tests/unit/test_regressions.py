@@ -1,0 +1,320 @@
+"""Regressions found by a bug hunt in the durable core; each test names the guarantee it keeps."""
+
+from __future__ import annotations
+
+import contextvars
+import datetime
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import kitaru
+from kitaru import KitaruClient, checkpoint, flow
+from kitaru_core import _context
+from kitaru_core._artifacts import BlobStore
+from kitaru_core._fingerprint import canonical_json
+from kitaru_core.errors import ExecutionCancelled, ExecutionFailed, KitaruError
+
+calls: Counter[str] = Counter()
+knobs: dict[str, Any] = {}
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counters() -> None:
+    calls.clear()
+    knobs.clear()
+
+
+def only_execution(flow_name: str | None = None) -> kitaru.Execution:
+    [execution] = KitaruClient().executions.list(flow=flow_name)
+    return execution
+
+
+# identity: arguments JSON cannot fingerprint as they are ----------------------------------------
+
+
+@checkpoint
+def count_keys(table: dict[Any, Any]) -> int:
+    calls[f"count_keys:{len(table)}"] += 1
+    return len(table)
+
+
+@flow
+def keyed() -> int:
+    total = count_keys({(0, 0): "origin", (1, 2): "point"}) + count_keys({1: "int", "b": "str"})
+    if knobs.get("broken"):
+        raise RuntimeError("after the checkpoints")
+    return total
+
+
+def test_dicts_with_non_string_keys_are_fingerprinted_and_reused() -> None:
+    knobs["broken"] = True
+    with pytest.raises(RuntimeError, match="after the checkpoints"):
+        keyed()
+    knobs["broken"] = False
+    exec_id = only_execution().exec_id
+    assert KitaruClient().executions.retry(exec_id).wait() == 4
+    assert calls == {"count_keys:2": 2}  # each ran once; the retry reused both
+
+    first = canonical_json({(1, 2): "a", (3, 4): "b"})
+    assert first == canonical_json({(3, 4): "b", (1, 2): "a"})  # key order does not matter
+    assert first != canonical_json({(1, 2): "a", (3, 5): "b"})
+    assert canonical_json({1: "a", "b": [{(0,): None}]}) != canonical_json({"1": "a", "b": [{}]})
+    # Values JSON always handled keep the identity they had before.
+    assert canonical_json({"b": 1, "a": [1, 2]}) == '{"a":[1,2],"b":1}'
+    assert canonical_json({1: "x"}) == '{"1":"x"}'
+
+
+@checkpoint
+def echo(text: str) -> str:
+    calls[f"echo:{text!r}"] += 1
+    return text
+
+
+@flow
+def undecodable(name: str) -> str:
+    return echo(name) + echo(name + "\\udcff")
+
+
+def test_strings_with_lone_surrogates_are_fingerprinted_and_stored() -> None:
+    # os.listdir() and sys.argv give such strings for names that are not valid UTF-8.
+    name = b"report-\xff.txt".decode("utf-8", "surrogateescape")
+    assert undecodable(name) == name + name + "\\udcff"
+    [plain, literal] = only_execution().operations
+    assert plain.op_id != literal.op_id  # a surrogate and its escaped spelling differ
+    text = canonical_json(name)
+    text.encode("utf-8")  # storable as UTF-8 text
+    assert text == canonical_json(name)
+
+
+class Config:
+    """A plain object: pickled state, no JSON form."""
+
+    def __init__(self, tags: set[str], limit: int = 3) -> None:
+        self.tags = tags
+        self.limit = limit
+
+
+class Node:
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.parent: Node | None = None
+        self.children: list[Node] = []
+
+
+def test_plain_objects_fingerprint_the_same_in_every_process() -> None:
+    script = (
+        "from tests.unit.test_regressions import Config\n"
+        "from kitaru_core._fingerprint import canonical_json, digest\n"
+        "print(digest(canonical_json({'c': Config({'alpha', 'beta', 'gamma', 'delta', 'eps'})})))"
+    )
+    digests = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO_ROOT)}
+        out = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+        )
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1, "the fingerprint depends on the process's hash seed"
+
+    same = canonical_json(Config({"a", "b"}))
+    assert same == canonical_json(Config({"b", "a"}))
+    assert same != canonical_json(Config({"a", "c"}))
+    assert same != canonical_json(Config({"a", "b"}, limit=4))
+    assert canonical_json(1 + 2j) != canonical_json(1 + 3j)
+    root = Node("root")
+    child = Node("leaf")
+    child.parent, root.children = root, [child]
+    assert canonical_json(root) == canonical_json(root)  # a cycle falls back to pickled bytes
+    assert canonical_json(threading.Lock()) == canonical_json(threading.Lock())
+
+
+# metadata that a store cannot hold ------------------------------------------------------------
+
+
+@checkpoint
+def stamped(value: Any) -> int:
+    calls["stamped"] += 1
+    kitaru.log(value=value)
+    return 1
+
+
+@flow
+def log_in_checkpoint(value: Any) -> int:
+    return stamped(value)
+
+
+@flow
+def log_in_flow(value: Any) -> int:
+    kitaru.log(value=value)
+    return 1
+
+
+@pytest.mark.parametrize(
+    "value", [datetime.date(2024, 1, 2), float("nan"), float("inf"), {"nested": {1, 2}}]
+)
+def test_log_refuses_values_no_store_can_hold(value: Any) -> None:
+    # Before: the flow-level call left the execution `running` (its final update failed on the
+    # same metadata), and the checkpoint-level one lost the completed checkpoint's record.
+    with pytest.raises(KitaruError, match=r"kitaru\.log"):
+        log_in_flow(value)
+    execution = only_execution("log_in_flow")
+    assert execution.status == "failed"
+    assert execution.error is not None and "kitaru.log" in execution.error["message"]
+    assert execution.metadata == {}
+
+    with pytest.raises(KitaruError, match="value"):
+        log_in_checkpoint(value)
+    execution = only_execution("log_in_checkpoint")
+    assert execution.status == "failed"
+    [op] = execution.operations
+    assert op.status == "failed" and "kitaru.log" in (op.error or {}).get("message", "")
+
+
+# artifacts: one blob written by several threads -------------------------------------------------
+
+
+def test_threads_storing_the_same_blob_all_succeed(tmp_path: Path) -> None:
+    errors: list[BaseException] = []
+    for trial in range(5):
+        store = BlobStore(f"file://{tmp_path / str(trial)}")
+        data = os.urandom(1 << 20)
+        barrier = threading.Barrier(8)
+
+        def put(store: BlobStore = store, data: bytes = data, barrier: Any = barrier) -> None:
+            try:
+                barrier.wait(timeout=10)
+                store.put(data)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=put) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert store.get(hashlib.sha256(data).hexdigest()) == data
+        leftovers = [p.name for p in (tmp_path / str(trial)).rglob("*.tmp")]
+        assert leftovers == []
+    assert errors == []
+
+
+# captured output from threads --------------------------------------------------------------------
+
+
+@pytest.fixture
+def fast_switching() -> Iterator[None]:
+    """Switch threads very often so that unsynchronised updates show up."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
+@flow
+def printer(threads: int, lines: int) -> int:
+    def work(i: int) -> None:
+        for j in range(lines):
+            print(f"t{i}-{j}")
+
+    with ThreadPoolExecutor(threads) as pool:
+        for i in range(threads):
+            pool.submit(contextvars.copy_context().run, work, i)
+    return threads * lines
+
+
+def test_output_printed_from_threads_is_kept(
+    fast_switching: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert printer(8, 500) == 4000
+    logs = KitaruClient().executions.logs(only_execution().exec_id)
+    text = "".join(line.line for line in logs)
+    missing = [f"t{i}-{j}" for i in range(8) for j in range(500) if f"t{i}-{j}" not in text]
+    assert missing == []
+
+
+# cancel: what the cancelled run spent ------------------------------------------------------------
+
+
+@checkpoint
+def paid(x: int) -> int:
+    scope = _context.current_operation()
+    assert scope is not None
+    scope.add_usage(model="test/model", tokens_in=10, tokens_out=5, cost=0.25)
+    return x
+
+
+@flow
+def cancelled_midway() -> int:
+    paid(1)
+    run = _context.current_run()
+    assert run is not None
+    KitaruClient().executions.cancel(run.exec_id)
+    run.next_cancel_check = 0.0  # notice it at the next operation instead of a second later
+    return paid(2)
+
+
+def test_a_cancelled_execution_keeps_what_it_spent() -> None:
+    with pytest.raises(ExecutionCancelled):
+        cancelled_midway()
+    execution = only_execution()
+    assert execution.status == "cancelled"
+    totals = execution.to_dict(with_operations=False)
+    assert (totals["tokens_in"], totals["tokens_out"], totals["cost_spent"]) == (10, 5, 0.25)
+
+
+# a flow that waits on another execution ---------------------------------------------------------
+
+
+@flow
+def asks(x: int) -> bool:
+    return bool(kitaru.wait(bool, name="approve", question=f"ok {x}?", timeout=0))
+
+
+@flow
+def delegates(x: int) -> bool:
+    return bool(asks.run(x).wait())
+
+
+@flow
+def cancels_child(x: int) -> int:
+    handle = asks.run(x)
+    KitaruClient().executions.cancel(handle.exec_id)
+    try:
+        KitaruClient().executions.get(handle.exec_id).result_or_raise()
+    except ExecutionCancelled:
+        calls["child cancelled"] += 1
+        raise
+    return x
+
+
+def test_another_executions_suspension_or_cancel_is_an_error_of_this_one() -> None:
+    # Before: the parent became `waiting` with no wait of its own (nothing could ever resume it)
+    # or `cancelled` because its child was.
+    with pytest.raises(kitaru.ExecutionSuspended):
+        delegates(1)
+    parent = only_execution("delegates")
+    child = only_execution("asks")
+    assert (parent.status, child.status) == ("failed", "waiting")
+    assert parent.error is not None and child.exec_id in parent.error["message"]
+
+    with pytest.raises(ExecutionCancelled):
+        cancels_child(2)
+    assert only_execution("cancels_child").status == "failed"
+    assert calls["child cancelled"] == 1
+    with pytest.raises(ExecutionFailed):
+        KitaruClient().executions.get(only_execution("cancels_child").exec_id).result_or_raise()
