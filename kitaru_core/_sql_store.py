@@ -311,29 +311,48 @@ class SqlStore(Store):
 
     def record_operation(self, record: OperationRecord, logs: Sequence[LogRecord] = ()) -> None:
         logs = self._storable_logs(logs)
-        conn = self._held_connection()
-        try:
-            cursor = conn.cursor()
-            cursor.execute(self._insert_op.sql, self._insert_op.params(record))
-            if logs:
-                cursor.executemany(
-                    self._insert_log.sql, [self._insert_log.params(line) for line in logs]
-                )
-            cursor.close()
-            conn.commit()
-        except BaseException as exc:
+        for last_try in (False, True):
+            conn = self._held_connection()
+            committing = False
             try:
-                conn.rollback()
-            except Exception:
-                self._drop_held(invalidate=True)
-            if isinstance(exc, self._engine.dialect.loaded_dbapi.Error):
-                if self._engine.dialect.is_disconnect(exc, conn, None):
+                cursor = conn.cursor()
+                cursor.execute(self._insert_op.sql, self._insert_op.params(record))
+                if logs:
+                    cursor.executemany(
+                        self._insert_log.sql, [self._insert_log.params(line) for line in logs]
+                    )
+                cursor.close()
+                committing = True
+                conn.commit()
+                return
+            except BaseException as exc:
+                dbapi_error = isinstance(exc, self._engine.dialect.loaded_dbapi.Error)
+                dropped = dbapi_error and self._is_disconnect(exc, conn)
+                if dropped:
                     self._drop_held(invalidate=True)
-                raise StoreError(
-                    f"Cannot record operation {record.op_id!r} of execution {record.exec_id} "
-                    f"in {self._where}: {exc}"
-                ) from exc
-            raise
+                else:
+                    try:
+                        conn.rollback()
+                    except Exception:
+                        self._drop_held(invalidate=True)
+                if dropped and not committing and not last_try:
+                    # The held connection skips the pool's pre-ping, so a server restart or an
+                    # idle timeout shows up here; nothing was written: write on a new one.
+                    continue
+                if dbapi_error:
+                    raise StoreError(
+                        f"Cannot record operation {record.op_id!r} of execution "
+                        f"{record.exec_id} in {self._where}: {exc}"
+                    ) from exc
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _is_disconnect(self, exc: BaseException, conn: Any) -> bool:
+        try:
+            dialect = self._engine.dialect
+            return bool(dialect.is_disconnect(exc, conn.dbapi_connection, None))  # type: ignore[arg-type]
+        except Exception:
+            return False
 
     def append_logs(self, logs: Sequence[LogRecord]) -> None:
         if not logs:

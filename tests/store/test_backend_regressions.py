@@ -49,3 +49,49 @@ def test_printed_nul_characters_neither_lose_an_operation_nor_strand_the_executi
     lines = [line.line for line in client.executions.logs(execution.exec_id)]
     nul = "\x00" if client.store.dialect == "sqlite" else "\ufffd"  # exact where it can be
     assert lines == [f"raw: a{nul}b", f"done{nul}"]
+
+
+@checkpoint
+def step(x: int) -> int:
+    calls[f"step:{x}"] += 1
+    return x
+
+
+@flow
+def two_steps() -> int:
+    step(1)
+    store = KitaruClient().store
+    held = store._held.conn  # type: ignore[attr-defined]
+    knobs_pid.append(held.dbapi_connection.info.backend_pid)
+    _drop_backend(knobs_pid[-1])
+    return step(2)
+
+
+knobs_pid: list[int] = []
+
+
+def _drop_backend(pid: int) -> None:
+    """What a server restart, idle_session_timeout or a proxy does to an idle connection."""
+    import psycopg
+
+    from tests.store.conftest import ADMIN_URL
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+
+
+@pytest.mark.postgres
+def test_a_recording_connection_the_server_dropped_is_replaced(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The connection that records operations is held per thread, outside the pool's pre-ping:
+    # before, the first operation after the server dropped it failed (with an AttributeError
+    # from the disconnect check), losing the operation and failing the flow.
+    monkeypatch.setenv("KITARU_STORE_URL", postgres_url)
+    _config.reset()
+    calls.clear()
+    assert two_steps() == 2
+    [execution] = KitaruClient(store_url=postgres_url).executions.list(flow="two_steps")
+    assert execution.status == "completed"
+    assert [op.status for op in execution.operations] == ["completed", "completed"]
+    assert calls == {"step:1": 1, "step:2": 1}
