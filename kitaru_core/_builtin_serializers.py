@@ -50,7 +50,12 @@ def _split_header(data: bytes) -> tuple[Any, bytes]:
 
 
 class PydanticSerializer:
-    """Pydantic models, stored as their JSON with the class path in front."""
+    """Pydantic models, stored as their JSON with the class path in front.
+
+    Like dataclasses below, only when that JSON validates back to an equal value: values that
+    do not match their annotations, excluded fields or JSON-lossy types (a set in an ``Any``
+    field) fall through to the next serializer instead of being stored unreadable or changed.
+    """
 
     name = "pydantic"
     priority = 10
@@ -63,7 +68,10 @@ class PydanticSerializer:
         return isinstance(value, BaseModel)
 
     def dumps(self, value: Any) -> bytes:
-        return type_path(type(value)).encode() + b"\n" + value.model_dump_json().encode()
+        body = value.model_dump_json(warnings="error")
+        if type(value).model_validate_json(body) != value:
+            raise ValueError("its JSON does not validate back to an equal model")
+        return type_path(type(value)).encode() + b"\n" + body.encode()
 
     def loads(self, data: bytes) -> Any:
         cls, body = _split_header(data)
@@ -82,7 +90,11 @@ class DataclassSerializer:
     def dumps(self, value: Any) -> bytes:
         from pydantic import TypeAdapter
 
-        body = TypeAdapter(type(value)).dump_json(value)
+        adapter = TypeAdapter(type(value))
+        body = adapter.dump_json(value, warnings="error")
+        back = adapter.validate_json(body)
+        if any(getattr(back, f.name) != getattr(value, f.name) for f in dataclasses.fields(value)):
+            raise ValueError("its JSON does not validate back to equal fields")
         return type_path(type(value)).encode() + b"\n" + body
 
     def loads(self, data: bytes) -> Any:
