@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import pickle
 from collections.abc import Callable
 from typing import Any
 
-from kitaru_core._serialization import import_path, pydantic_loaded, type_path
+from kitaru_core._serialization import (
+    SCRIPT_MODULE,
+    import_path,
+    pydantic_loaded,
+    type_path,
+)
+from kitaru_core.errors import SerializationError
 from kitaru_core.hookspecs import hookimpl
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
@@ -133,7 +140,22 @@ class PickleSerializer:
         return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
     def loads(self, data: bytes) -> Any:
+        if b"main__" in data:  # may name a flow script's classes, as __main__ or imported
+            return _ScriptAwareUnpickler(io.BytesIO(data)).load()
         return pickle.loads(data)
+
+
+class _ScriptAwareUnpickler(pickle.Unpickler):
+    """Finds a flow script's classes whether the script runs as ``__main__`` or was imported
+    to resume its flow (the CLI, a client, a worker)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module in ("__main__", SCRIPT_MODULE):
+            try:
+                return import_path(f"{module}:{name}")
+            except SerializationError:
+                pass
+        return super().find_class(module, name)
 
 
 @hookimpl

@@ -8,13 +8,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kitaru_core._serialization import MAIN_MODULE_ALIASES
+from kitaru_core._serialization import MAIN_MODULE_ALIASES, SCRIPT_MODULE
 from kitaru_core.errors import FlowNotFound
 
 if TYPE_CHECKING:
     from kitaru_core._records import ExecutionRecord
 
-SCRIPT_MODULE = "__kitaru_main__"
 _flows: dict[str, Any] = {}
 
 

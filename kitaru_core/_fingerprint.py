@@ -17,14 +17,14 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
-from kitaru_core._serialization import pydantic_loaded
+from kitaru_core._serialization import canonical_module, pydantic_loaded
 
 IGNORED_PARAMETERS = frozenset({"self", "cls"})
 
 
 def _qualname(obj: Any) -> str:
     cls = type(obj)
-    return f"{cls.__module__}.{cls.__qualname__}"
+    return f"{canonical_module(cls.__module__)}.{cls.__qualname__}"
 
 
 def _canonical_default(obj: Any) -> Any:

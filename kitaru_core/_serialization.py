@@ -76,21 +76,34 @@ class SerializerRegistry:
 
 
 def type_path(cls: type) -> str:
-    """``module:qualname`` of a class."""
-    return f"{cls.__module__}:{cls.__qualname__}"
+    """``module:qualname`` of a class (a flow script's module is ``__main__``)."""
+    return f"{canonical_module(cls.__module__)}:{cls.__qualname__}"
 
 
 MAIN_MODULE_ALIASES: list[str] = []
 """Module names that stand in for ``__main__`` when a script's flow is re-imported."""
 
+SCRIPT_MODULE = "__kitaru_main__"
+"""The module name a flow script is imported under to resume it; it ran as ``__main__``."""
+
+
+def canonical_module(module_name: str) -> str:
+    """``__main__`` for a flow script's module, whether it runs as a script or was imported."""
+    return "__main__" if module_name == SCRIPT_MODULE else module_name
+
+
+def script_modules(module_name: str) -> list[str]:
+    """Where to look for what ``module_name`` named: a script's ``__main__`` is found again
+    under :data:`SCRIPT_MODULE` in a process that imported it, and the other way round."""
+    if module_name not in ("__main__", SCRIPT_MODULE):
+        return [module_name]
+    return list(dict.fromkeys([module_name, "__main__", SCRIPT_MODULE, *MAIN_MODULE_ALIASES]))
+
 
 def import_path(path: str) -> Any:
     """Import the object named by ``module:qualname``."""
     module_name, _, qualname = path.partition(":")
-    candidates = [module_name]
-    if module_name == "__main__":
-        candidates += MAIN_MODULE_ALIASES
-    for candidate in candidates:
+    for candidate in script_modules(module_name):
         try:
             obj: Any = importlib.import_module(candidate)
             for part in qualname.split("."):

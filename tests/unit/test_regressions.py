@@ -377,3 +377,71 @@ def test_outputs_are_given_back_as_they_were_returned() -> None:
     assert again[1].secret == "kept"
     codecs = [op._record.output_codec for op in only_execution().operations if op._record]
     assert codecs == ["pickle", "pickle"]  # JSON could not hold them: the last resort, recorded
+
+
+# a script's own types, when a flow defined in the script is resumed from elsewhere ------------
+
+SCRIPT = """
+import dataclasses, os, sys
+from kitaru import checkpoint, flow
+
+@dataclasses.dataclass
+class Query:
+    text: str
+
+class Note:
+    def __init__(self, text):
+        self.text = text
+
+@checkpoint
+def search(query: Query) -> Note:
+    with open(os.environ["SIDE_EFFECTS"], "a") as out:
+        out.write("search\\n")
+    return Note(query.text + "!")
+
+@flow
+def agent(text: str) -> str:
+    note = search(Query(text))
+    if os.environ.get("CRASH"):
+        os._exit(3)
+    return note.text
+
+if __name__ == "__main__":
+    print(agent.run(sys.argv[1]).exec_id)
+"""
+
+RESUME = (
+    "import sys\n"
+    "from kitaru import KitaruClient\n"
+    "print(KitaruClient().executions.resume(sys.argv[1]).wait())\n"
+)
+
+
+def test_a_script_flow_resumed_from_another_process_reuses_what_used_its_types(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    # Before: resuming from the CLI or a client (which imports the script as a module of
+    # another name) ran `search` again - the dataclass argument fingerprinted differently - and
+    # could not unpickle `Note`, which the script had pickled as __main__.Note.
+    script = tmp_path / "agent_script.py"
+    script.write_text(SCRIPT)
+    side_effects = tmp_path / "side-effects.txt"
+    env = {**subprocess_env, "SIDE_EFFECTS": str(side_effects)}
+
+    def child(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, *args],
+            env={**env, **extra},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    crashed = child(str(script), "hi", CRASH="1")
+    assert crashed.returncode == 3, crashed.stderr
+    [execution] = KitaruClient().executions.list()
+    resumed = child("-c", RESUME, execution.exec_id)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.strip() == "hi!"
+    assert side_effects.read_text().splitlines() == ["search"]
