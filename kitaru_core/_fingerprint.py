@@ -33,6 +33,9 @@ def _canonical_default(obj: Any) -> Any:
         from pydantic import BaseModel
 
         if isinstance(obj, BaseModel):
+            plain = obj.model_dump()
+            if _holds_set(plain):  # JSON mode lists a set in hash order, which differs by process
+                return {"__model__": _qualname(obj), "p": plain}
             return {"__model__": _qualname(obj), "v": obj.model_dump(mode="json")}
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
@@ -53,6 +56,16 @@ def _canonical_default(obj: Any) -> Any:
     if state is not None:
         return {"__object__": _qualname(obj), "s": state}
     return {"__object__": _qualname(obj), "h": hashlib.blake2b(pickled, digest_size=16).hexdigest()}
+
+
+def _holds_set(value: Any) -> bool:
+    if isinstance(value, set | frozenset):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_set(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_set(item) for item in value)
+    return False
 
 
 _walking = threading.local()
