@@ -13,19 +13,20 @@ from kitaru_core import _context
 class _Tee:
     """Stands in for sys.stdout/stderr: writes through, and hands lines to the current run."""
 
-    def __init__(self, original: TextIO, stream: str) -> None:
-        self._original = original
+    def __init__(self, original: TextIO | None, stream: str) -> None:
+        self._original = original  # None in a process without the stream (daemon, pythonw)
         self._stream = stream
 
     def write(self, text: str) -> int:
-        written = self._original.write(text)
+        written = self._original.write(text) if self._original is not None else len(text)
         run = _context.current_run()
         if run is not None and text:
             run.capture(self._stream, text)
         return written
 
     def flush(self) -> None:
-        self._original.flush()
+        if self._original is not None:
+            self._original.flush()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._original, name)

@@ -472,3 +472,29 @@ def test_a_script_flow_resumed_from_another_process_reuses_what_used_its_types(
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.strip() == "hi!"
     assert side_effects.read_text().splitlines() == ["search"]
+
+
+# a process without standard streams --------------------------------------------------------------
+
+
+@flow
+def prints_in_the_dark() -> int:
+    print("nobody sees this")
+    print("nor this", file=sys.stderr)
+    return 1
+
+
+def test_print_in_a_process_without_stdout_does_not_fail_the_flow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A daemon or pythonw has sys.stdout = None, where print() does nothing. Before, the
+    # capture wrapper called None.write and every print failed the flow.
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", None)
+    assert prints_in_the_dark() == 1
+    lines = KitaruClient().executions.logs(only_execution().exec_id)
+    assert [(line.stream, line.line) for line in lines] == [
+        ("stdout", "nobody sees this"),
+        ("stderr", "nor this"),
+    ]
+    assert sys.stdout is None
