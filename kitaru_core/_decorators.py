@@ -17,7 +17,12 @@ _CO_COROUTINE = 0x0080
 
 def _is_async(func: Callable[..., Any]) -> bool:
     code = getattr(func, "__code__", None)
-    return bool(code is not None and code.co_flags & _CO_COROUTINE)
+    if code is not None:
+        return bool(code.co_flags & _CO_COROUTINE)
+    # functools.partial of an async function, an object with an async __call__
+    if inspect.iscoroutinefunction(func):
+        return True
+    return not inspect.isroutine(func) and inspect.iscoroutinefunction(type(func).__call__)
 
 
 class Checkpoint(Generic[P, R]):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import dataclasses
 import datetime
+import functools
 import hashlib
 import io
 import os
@@ -498,3 +500,34 @@ def test_print_in_a_process_without_stdout_does_not_fail_the_flow(
         ("stderr", "nor this"),
     ]
     assert sys.stdout is None
+
+
+# async callables without a code object of their own ---------------------------------------------
+
+
+async def _add(base: int, x: int) -> int:
+    calls[f"add:{base}+{x}"] += 1
+    await asyncio.sleep(0)
+    return base + x
+
+
+class AsyncScorer:
+    async def __call__(self, x: int) -> int:
+        calls[f"score:{x}"] += 1
+        return x * 10
+
+
+add_ten = checkpoint(name="add_ten")(functools.partial(_add, 10))
+score = checkpoint(name="score")(AsyncScorer())
+
+
+@flow
+async def partial_steps(x: int) -> int:
+    return await add_ten(x) + await score(x)
+
+
+def test_a_partial_or_callable_object_of_an_async_function_is_an_async_checkpoint() -> None:
+    # Before: only a function's own code flags were checked, so these ran as sync checkpoints
+    # and tried to store the un-awaited coroutine.
+    assert asyncio.run(partial_steps(1)) == 21
+    assert [op.status for op in only_execution().operations] == ["completed", "completed"]
