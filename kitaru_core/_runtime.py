@@ -44,6 +44,21 @@ def describe_error(exc: BaseException) -> dict[str, Any]:
     }
 
 
+NAME_LIMIT = 200
+KIND_LIMIT = 32
+"""The longest operation (and flow, wait) name and operation kind a store keeps: the column
+sizes in _schema.py, which PostgreSQL enforces and SQLite does not."""
+
+
+def check_length(what: str, value: str, limit: int = NAME_LIMIT) -> None:
+    """Refuse ``value`` up front if the store could not record it (after the work was done)."""
+    if len(value) > limit:
+        raise ValueError(
+            f"{what} {value[:40]!r}... is {len(value)} characters long; a store keeps at most "
+            f"{limit}. Use a shorter one."
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class OperationSpec:
     """How one kind of operation behaves: its name, kind and retry policy."""
@@ -53,6 +68,10 @@ class OperationSpec:
     retries: int = 0
     retry_delay: float = 1.0
     cache: bool = True
+
+    def __post_init__(self) -> None:
+        check_length("Operation name", self.name)
+        check_length("Operation type", self.kind, KIND_LIMIT)
 
     def backoff(self, failed_attempts: int) -> float:
         """Seconds to sleep after ``failed_attempts`` failures: exponential from retry_delay."""

@@ -531,3 +531,25 @@ def test_a_partial_or_callable_object_of_an_async_function_is_an_async_checkpoin
     # and tried to store the un-awaited coroutine.
     assert asyncio.run(partial_steps(1)) == 21
     assert [op.status for op in only_execution().operations] == ["completed", "completed"]
+
+
+# names longer than the store's columns ------------------------------------------------------------
+
+
+@flow
+def long_wait_name() -> Any:
+    return kitaru.wait(bool, name="w" * 201, timeout=0)
+
+
+def test_names_longer_than_the_store_keeps_are_refused_before_anything_runs() -> None:
+    # PostgreSQL enforces the column sizes that SQLite ignores: before, a checkpoint typed
+    # "retrieval-augmented-generation-step" ran, then its record was refused and its work lost.
+    with pytest.raises(ValueError, match="32"):
+        checkpoint(type="retrieval-augmented-generation-step")(echo.func)
+    with pytest.raises(ValueError, match="200"):
+        checkpoint(name="c" * 201)(echo.func)
+    with pytest.raises(ValueError, match="200"):
+        flow(name="f" * 201)(keyed.func)
+    with pytest.raises(ValueError, match="200"):
+        long_wait_name()
+    assert checkpoint(name="c" * 200, type="t" * 32)(echo.func).name == "c" * 200
