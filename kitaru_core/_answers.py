@@ -103,14 +103,13 @@ def _queue(store: Store, exec_id: str) -> None:
 def _close(store: Store, row: WaitRecord, status: str, value: Any) -> WaitRecord:
     data = None if value is None else json.dumps(value).encode()
     codec = None if value is None else ANSWER_CODEC
-    if not store.answer_wait(
+    if not store.answer_wait_and_queue(
         row.exec_id, row.wait_id, status=status, value_codec=codec, value=data
     ):
         raise InvalidExecutionState(
             f"Wait {row.name!r} of execution {row.exec_id} was answered or aborted meanwhile; "
             "a wait takes one answer."
         )
-    _queue(store, row.exec_id)
     return next(w for w in store.get_waits(row.exec_id) if w.wait_id == row.wait_id)
 
 

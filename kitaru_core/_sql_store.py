@@ -430,15 +430,47 @@ class SqlStore(Store):
         value_codec: str | None,
         value: bytes | None,
     ) -> bool:
+        with self._engine.begin() as conn:
+            return _close_wait(conn, exec_id, wait_id, status, value_codec, value)
+
+    def answer_wait_and_queue(
+        self,
+        exec_id: str,
+        wait_id: str,
+        *,
+        status: str,
+        value_codec: str | None,
+        value: bytes | None,
+    ) -> bool:
         import time
 
-        c = t.waits.c
+        c = t.executions.c
         with self._engine.begin() as conn:
-            result = conn.execute(
-                t.waits.update()
-                .where(c.exec_id == exec_id, c.wait_id == wait_id, c.status == "pending")
-                .values(
-                    status=status, value_codec=value_codec, value=value, answered_at=time.time()
-                )
+            if not _close_wait(conn, exec_id, wait_id, status, value_codec, value):
+                return False
+            conn.execute(
+                t.executions.update()
+                .where(c.exec_id == exec_id, c.status == "waiting")
+                .values(status="queued", updated_at=time.time())
             )
-        return result.rowcount == 1
+        return True
+
+
+def _close_wait(
+    conn: sa.Connection,
+    exec_id: str,
+    wait_id: str,
+    status: str,
+    value_codec: str | None,
+    value: bytes | None,
+) -> bool:
+    """Close a pending wait inside ``conn``'s transaction; False when it was not pending."""
+    import time
+
+    c = t.waits.c
+    result = conn.execute(
+        t.waits.update()
+        .where(c.exec_id == exec_id, c.wait_id == wait_id, c.status == "pending")
+        .values(status=status, value_codec=value_codec, value=value, answered_at=time.time())
+    )
+    return result.rowcount == 1
