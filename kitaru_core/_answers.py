@@ -72,15 +72,14 @@ def select_wait(store: Store, exec_id: str, wait: str | None) -> WaitRecord:
 def validate_answer(row: WaitRecord, value: Any) -> Any:
     """``value`` checked against the wait's stored JSON schema, as plain JSON data."""
     from kitaru_core._prompt import describe_schema
-    from kitaru_core._schema_types import adapter_for, normalize
+    from kitaru_core._schema_types import SchemaMismatch, check
 
     try:
-        return normalize(adapter_for(row.schema or {}), value)
-    except ValueError as exc:
+        return check(row.schema or {}, value)
+    except SchemaMismatch as exc:
         raise InvalidWaitAnswer(
             f"{value!r} is not a valid answer to wait {row.name!r} of execution {row.exec_id} "
-            f"(expects {describe_schema(row.schema)}): {validation_message(exc)}. "
-            "Nothing was stored."
+            f"(expects {describe_schema(row.schema)}): {exc}. Nothing was stored."
         ) from exc
 
 
