@@ -455,6 +455,26 @@ class SqlStore(Store):
             )
         return True
 
+    def reopen_wait(self, exec_id: str, wait_id: str, *, rejection: str) -> bool:
+        c = t.waits.c
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                t.waits.update()
+                .where(c.exec_id == exec_id, c.wait_id == wait_id, c.status == "answered")
+                .values(
+                    status="pending",
+                    value_codec=None,
+                    value=None,
+                    answered_at=None,
+                    rejection=self._storable_text(rejection),
+                )
+            )
+        return result.rowcount == 1
+
+    def _storable_text(self, text: str) -> str:
+        """PostgreSQL text cannot hold NUL: there it becomes U+FFFD."""
+        return text.replace("\x00", "\ufffd") if self._text_refuses_nul else text
+
 
 def _close_wait(
     conn: sa.Connection,
@@ -471,6 +491,12 @@ def _close_wait(
     result = conn.execute(
         t.waits.update()
         .where(c.exec_id == exec_id, c.wait_id == wait_id, c.status == "pending")
-        .values(status=status, value_codec=value_codec, value=value, answered_at=time.time())
+        .values(
+            status=status,
+            value_codec=value_codec,
+            value=value,
+            answered_at=time.time(),
+            rejection=None,
+        )
     )
     return result.rowcount == 1

@@ -130,5 +130,10 @@ class Store(ABC):
         """Answer or abort a pending wait and move its execution ``waiting`` → ``queued``, in
         one transaction; False (nothing changed) when the wait was not pending any more."""
 
+    @abstractmethod
+    def reopen_wait(self, exec_id: str, wait_id: str, *, rejection: str) -> bool:
+        """Make an answered wait pending again, saying why its answer was refused; False when
+        it was not answered (any more)."""
+
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release connections."""

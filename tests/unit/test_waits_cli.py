@@ -129,6 +129,18 @@ def test_abort_wait() -> None:
     assert "WaitAborted" in failed.stderr and "too late" in failed.stderr
 
 
+def test_cli_failure_after_an_aborted_wait_points_at_replay_not_retry() -> None:
+    exec_id = publish.run("owls").exec_id
+    cli("executions", "abort-wait", exec_id, "--wait", "approve")
+
+    failed = cli("executions", "resume", exec_id)
+
+    assert failed.exit_code == 1
+    line = " ".join(failed.stderr.split())
+    assert "kitaru executions retry" not in line
+    assert f"kitaru executions replay {exec_id} --overrides '{{\"wait.approve\": ...}}'" in line
+
+
 def _answered_publish() -> str:
     exec_id = publish.run("owls").exec_id
     KitaruClient().executions.input(exec_id, True)
