@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jsonschema import FormatChecker
     from jsonschema.exceptions import ValidationError
+    from pydantic import TypeAdapter
 
 _FORMAT_TYPES: dict[str, Any] = {
     "date": datetime.date,
@@ -47,17 +48,23 @@ def describe(problems: list[tuple[str, str]]) -> str:
 
 
 @cache
-def _format_checker() -> FormatChecker:
-    from jsonschema import FormatChecker
+def _format_adapter(name: str) -> TypeAdapter[Any]:
+    """Pydantic's parser of the ``name`` format, built when a value of it is first checked."""
     from pydantic import TypeAdapter
 
-    checker = FormatChecker(formats=())
-    for name, kind in _FORMAT_TYPES.items():
-        adapter: TypeAdapter[Any] = TypeAdapter(kind)
+    return TypeAdapter(_FORMAT_TYPES[name])
 
-        def parses(instance: object, adapter: TypeAdapter[Any] = adapter) -> bool:
+
+@cache
+def _format_checker() -> FormatChecker:
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker(formats=())
+    for name in _FORMAT_TYPES:
+
+        def parses(instance: object, name: str = name) -> bool:
             if isinstance(instance, str):  # a format says nothing about other JSON types
-                adapter.validate_json(json.dumps(instance))
+                _format_adapter(name).validate_json(json.dumps(instance))
             return True
 
         checker.checks(name, raises=ValueError)(parses)
