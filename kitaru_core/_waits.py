@@ -173,7 +173,8 @@ def settle(call: WaitCall, row: WaitRecord) -> tuple[bool, Any]:
 
     An answer the flow's own type refuses (a validator the JSON schema cannot express) puts the
     wait back to pending with the reason, so a new answer can be given: ``(False, None)``, and
-    the wait goes on polling or suspends. An aborted row raises :class:`WaitAborted`.
+    the wait goes on polling or suspends (so does a cancelled row: the poll then stops the flow).
+    An aborted row raises :class:`WaitAborted`.
     """
     if row.status == "aborted":
         raise WaitAborted(
@@ -182,6 +183,8 @@ def settle(call: WaitCall, row: WaitRecord) -> tuple[bool, Any]:
             exec_id=call.run.exec_id,
             wait_name=call.name,
         )
+    if row.status != "answered":  # cancelled: the next poll meets the execution's cancel
+        return False, None
     answer = answer_value(row)
     try:
         value = call.adapter.validate_json(json.dumps(answer))
