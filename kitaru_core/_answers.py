@@ -72,15 +72,14 @@ def select_wait(store: Store, exec_id: str, wait: str | None) -> WaitRecord:
 def validate_answer(row: WaitRecord, value: Any) -> Any:
     """``value`` checked against the wait's stored JSON schema, as plain JSON data."""
     from kitaru_core._prompt import describe_schema
-    from kitaru_core._schema_types import adapter_for, normalize
+    from kitaru_core._schema_types import SchemaMismatch, check
 
     try:
-        return normalize(adapter_for(row.schema or {}), value)
-    except ValueError as exc:
+        return check(row.schema or {}, value)
+    except SchemaMismatch as exc:
         raise InvalidWaitAnswer(
             f"{value!r} is not a valid answer to wait {row.name!r} of execution {row.exec_id} "
-            f"(expects {describe_schema(row.schema)}): {validation_message(exc)}. "
-            "Nothing was stored."
+            f"(expects {describe_schema(row.schema)}): {exc}. Nothing was stored."
         ) from exc
 
 
@@ -103,14 +102,13 @@ def _queue(store: Store, exec_id: str) -> None:
 def _close(store: Store, row: WaitRecord, status: str, value: Any) -> WaitRecord:
     data = None if value is None else json.dumps(value).encode()
     codec = None if value is None else ANSWER_CODEC
-    if not store.answer_wait(
+    if not store.answer_wait_and_queue(
         row.exec_id, row.wait_id, status=status, value_codec=codec, value=data
     ):
         raise InvalidExecutionState(
             f"Wait {row.name!r} of execution {row.exec_id} was answered or aborted meanwhile; "
             "a wait takes one answer."
         )
-    _queue(store, row.exec_id)
     return next(w for w in store.get_waits(row.exec_id) if w.wait_id == row.wait_id)
 
 

@@ -100,5 +100,5 @@ def raise_for_record(exec_id: str, status: str, error: dict[str, Any] | None) ->
         raise ExecutionCancelled(f"Execution {exec_id} was cancelled.", exec_id=exec_id)
     if status == "failed":
         message = f"{(error or {}).get('type', 'Error')}: {(error or {}).get('message', '')}"
-        raise ExecutionFailed(exec_id, message)
+        raise ExecutionFailed(exec_id, message, (error or {}).get("next_step"))
     raise KitaruError(f"Execution {exec_id} is {status} and has no result yet.")

@@ -97,17 +97,21 @@ class Terminal:
         self._out.flush()
 
     def _valid(self, text: str) -> tuple[Any] | None:
+        """``(answer,)`` when the typed text (as JSON, else as a string) has the schema's JSON
+        type and the flow's own type accepts it."""
+        from kitaru_core._answers import validation_message
+        from kitaru_core._schema_types import check
+
         adapter = self._call.adapter
         error: Exception | None = None
         for candidate in (parse_answer(text), text):
             try:
-                value = adapter.validate_python(candidate)
+                answer = check(self._call.schema, candidate)
+                adapter.validate_json(json.dumps(answer))
             except ValueError as exc:
                 error = error or exc
                 continue
-            return (adapter.dump_python(value, mode="json", by_alias=True),)
-        from kitaru_core._answers import validation_message
-
+            return (answer,)
         reason = validation_message(error) if isinstance(error, ValueError) else error
         self._out.write(f"[kitaru] Not a valid answer: {reason}\n> ")
         self._out.flush()

@@ -115,3 +115,5 @@ class WaitRecord:
     value_codec: str | None = None
     value: bytes | None = None
     answered_at: float | None = None
+    rejection: str | None = None
+    """Why the flow's own type refused the last answer (the wait is pending again), if it did."""

@@ -36,12 +36,16 @@ def unwinds(run: ExecutionRun, exc: BaseException) -> bool:
 
 
 def describe_error(exc: BaseException) -> dict[str, Any]:
-    """What is stored about an exception."""
-    return {
+    """What is stored about an exception (with its ``next_step`` advice, when it has one)."""
+    described = {
         "type": f"{type(exc).__module__}.{type(exc).__qualname__}",
         "message": str(exc),
         "traceback": "".join(traceback.format_exception(exc)),
     }
+    next_step = getattr(exc, "next_step", None)
+    if isinstance(next_step, str):
+        described["next_step"] = next_step
+    return described
 
 
 NAME_LIMIT = 200

@@ -112,6 +112,7 @@ waits = sa.Table(
     sa.Column("value", sa.LargeBinary),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("answered_at", sa.Float),
+    sa.Column("rejection", sa.Text),
 )
 
 TABLE_NAMES = frozenset(metadata.tables)

@@ -1,148 +1,139 @@
-"""Rebuilding a Pydantic validator from a stored JSON schema.
+"""Checking an answer against a wait's stored JSON schema, strictly, with ``jsonschema``.
 
 A wait stores the JSON schema of its type. Whoever answers it (the client, the CLI, a server) may
-not be able to import the flow's code, so the answer is checked against a type rebuilt from that
-schema: the common JSON-schema vocabulary Pydantic itself emits (types, enums, constants, unions,
-arrays, objects with required fields, ``$defs`` references and the usual numeric and string
-constraints). Anything it does not know is accepted as is; the flow validates the answer against
-the real type again when it resumes.
+not be able to import the flow's code, so the answer is checked against that schema with the
+``jsonschema`` library, which knows the whole vocabulary (``$ref``/``$defs``, ``anyOf``, enums,
+constraints). Nothing is coerced: the answer must already have the schema's JSON type, so ``1``
+is no boolean and ``true`` no integer. Strings in the formats Pydantic emits for dates, times,
+durations and UUIDs are checked by the same parser the flow uses; other formats are left to the
+flow, which validates the answer against its real type again when it resumes.
 """
 
 from __future__ import annotations
 
 import datetime
-import keyword
+import json
 import uuid
-from typing import Annotated, Any, Literal, Optional, Union
+from collections import deque
+from collections.abc import Iterable
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ConfigDict, Field, TypeAdapter, create_model
+if TYPE_CHECKING:
+    from jsonschema import FormatChecker
+    from jsonschema.exceptions import ValidationError
+    from pydantic import TypeAdapter
 
-_MAX_DEPTH = 32
-_TUPLE: Any = tuple  # subscripted with types built at run time
-_LIST: Any = list
-_DICT: Any = dict
-_FORMATS: dict[str, Any] = {
-    "date-time": datetime.datetime,
+_FORMAT_TYPES: dict[str, Any] = {
     "date": datetime.date,
+    "date-time": datetime.datetime,
     "time": datetime.time,
     "duration": datetime.timedelta,
     "uuid": uuid.UUID,
 }
-_CONSTRAINTS = {
-    "minimum": "ge",
-    "maximum": "le",
-    "exclusiveMinimum": "gt",
-    "exclusiveMaximum": "lt",
-    "multipleOf": "multiple_of",
-    "minLength": "min_length",
-    "maxLength": "max_length",
-    "pattern": "pattern",
-    "minItems": "min_length",
-    "maxItems": "max_length",
-}
+_MAX_PROBLEMS = 5
 
 
-class _Builder:
-    """Turns one schema (with its ``$defs``) into Python types, caching named models."""
+class SchemaMismatch(ValueError):
+    """A value that does not match a JSON schema; ``problems`` are ``(path, message)`` pairs."""
 
-    def __init__(self, root: dict[str, Any]) -> None:
-        self._defs: dict[str, Any] = root.get("$defs") or root.get("definitions") or {}
-        self._models: dict[str, Any] = {}
-
-    def build(self, schema: Any, depth: int = 0) -> Any:
-        if not isinstance(schema, dict) or depth > _MAX_DEPTH:
-            return Any
-        if "$ref" in schema:
-            return self._ref(schema["$ref"], depth)
-        if "const" in schema:
-            return Literal[schema["const"]]
-        if "enum" in schema:
-            return Literal[tuple(schema["enum"])]
-        for combinator in ("anyOf", "oneOf"):
-            if combinator in schema:
-                options = tuple(self.build(s, depth + 1) for s in schema[combinator])
-                return Union[options] if options else Any  # noqa: UP007
-        if "allOf" in schema and len(schema["allOf"]) == 1:
-            return self.build(schema["allOf"][0], depth + 1)
-        kind = schema.get("type")
-        if isinstance(kind, list):
-            options = tuple(self.build({**schema, "type": k}, depth + 1) for k in kind)
-            return Union[options] if options else Any  # noqa: UP007
-        return self._constrained(self._typed(kind, schema, depth), schema)
-
-    def _typed(self, kind: Any, schema: dict[str, Any], depth: int) -> Any:
-        if kind == "boolean":
-            return bool
-        if kind == "integer":
-            return int
-        if kind == "number":
-            return float
-        if kind == "null":
-            return type(None)
-        if kind == "string":
-            return _FORMATS.get(schema.get("format", ""), str)
-        if kind == "array":
-            if "prefixItems" in schema:
-                items = tuple(self.build(s, depth + 1) for s in schema["prefixItems"])
-                return _TUPLE[items] if items else _TUPLE[()]
-            return _LIST[self.build(schema.get("items", {}), depth + 1)]
-        if kind == "object" or "properties" in schema:
-            return self._object(schema, depth)
-        return Any
-
-    def _constrained(self, base: Any, schema: dict[str, Any]) -> Any:
-        limits = {_CONSTRAINTS[k]: v for k, v in schema.items() if k in _CONSTRAINTS}
-        if not limits or base is Any:
-            return base
-        return Annotated[base, Field(**limits)]
-
-    def _ref(self, ref: str, depth: int) -> Any:
-        name = ref.rsplit("/", 1)[-1]
-        if name in self._models:
-            return self._models[name]
-        target = self._defs.get(name)
-        if target is None:
-            return Any
-        self._models[name] = Any  # a recursive reference ends here rather than looping
-        built = self.build(target, depth + 1)
-        self._models[name] = built
-        return built
-
-    def _object(self, schema: dict[str, Any], depth: int) -> Any:
-        properties: dict[str, Any] = schema.get("properties") or {}
-        extra = schema.get("additionalProperties", True)
-        if not properties:
-            value = self.build(extra, depth + 1) if isinstance(extra, dict) else Any
-            return _DICT[str, value]
-        required = set(schema.get("required", []))
-        fields: dict[str, Any] = {}
-        for index, (prop, sub) in enumerate(properties.items()):
-            annotation = self.build(sub, depth + 1)
-            default = (
-                ... if prop in required else sub.get("default") if isinstance(sub, dict) else None
-            )
-            if prop not in required and default is None:
-                annotation = Optional[annotation]  # noqa: UP045
-            safe = prop if prop.isidentifier() and not keyword.iskeyword(prop) else f"field_{index}"
-            if safe.startswith("_") or safe.startswith("model_"):
-                safe = f"field_{index}"
-            fields[safe] = (annotation, Field(default, alias=prop))
-        config = ConfigDict(
-            extra="forbid" if extra is False else "allow",
-            populate_by_name=False,
-            protected_namespaces=(),
-        )
-        title = str(schema.get("title") or "Answer")
-        model_name = "".join(ch for ch in title if ch.isalnum()) or "Answer"
-        return create_model(model_name, __config__=config, **fields)
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__(describe(problems))
 
 
-def adapter_for(schema: dict[str, Any]) -> TypeAdapter[Any]:
-    """A Pydantic ``TypeAdapter`` that validates values against the JSON ``schema``."""
-    return TypeAdapter(_Builder(schema).build(schema))
+def describe(problems: list[tuple[str, str]]) -> str:
+    """The problems on one line: ``path: what`` each, ``;``-separated."""
+    return "; ".join(f"{path}: {what}" if path else what for path, what in problems)
 
 
-def normalize(adapter: TypeAdapter[Any], value: Any) -> Any:
-    """Validate ``value`` and return it as plain JSON data (models as dicts, by alias)."""
-    validated = adapter.validate_python(value)
-    return adapter.dump_python(validated, mode="json", by_alias=True, exclude_unset=True)
+@cache
+def _format_adapter(name: str) -> TypeAdapter[Any]:
+    """Pydantic's parser of the ``name`` format, built when a value of it is first checked."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(_FORMAT_TYPES[name])
+
+
+@cache
+def _format_checker() -> FormatChecker:
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker(formats=())
+    for name in _FORMAT_TYPES:
+
+        def parses(instance: object, name: str = name) -> bool:
+            if isinstance(instance, str):  # a format says nothing about other JSON types
+                _format_adapter(name).validate_json(json.dumps(instance))
+            return True
+
+        checker.checks(name, raises=ValueError)(parses)
+    return checker
+
+
+def to_json(value: Any) -> Any:
+    """``value`` as plain JSON data: models, dataclasses, dates and tuples in their JSON form."""
+    from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+    try:
+        return json.loads(json.dumps(to_jsonable_python(value), allow_nan=False))
+    except (PydanticSerializationError, TypeError, ValueError) as exc:
+        raise SchemaMismatch([("", f"{value!r} has no JSON form ({exc})")]) from exc
+
+
+def check(schema: dict[str, Any], value: Any) -> Any:
+    """``value`` as JSON data when it matches ``schema``; else :class:`SchemaMismatch`."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import validator_for
+    from referencing.exceptions import Unresolvable
+
+    data = to_json(value)
+    cls = validator_for(schema, default=Draft202012Validator)
+    validator = cls(schema, format_checker=_format_checker())
+    try:
+        problems = _problems(validator.iter_errors(data))[:_MAX_PROBLEMS]
+    except (SchemaError, Unresolvable) as exc:
+        raise SchemaMismatch([("", f"the wait's stored schema cannot be checked ({exc})")]) from exc
+    if problems:
+        raise SchemaMismatch(problems)
+    return data
+
+
+def _problems(errors: Iterable[ValidationError]) -> list[tuple[str, str]]:
+    """Each error as ``(path, message)``, in path order. An ``anyOf``/``oneOf`` error is told
+    by the errors of its one branch of the value's JSON type (``Order | None`` given an object
+    reports what is wrong in the object), or stays as it is when no single branch fits."""
+    found: list[tuple[str, str]] = []
+    for error in errors:
+        if error.validator in ("anyOf", "oneOf") and error.context:
+            branches: dict[Any, list[ValidationError]] = {}
+            for sub in error.context:
+                branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+            fitting = [
+                subs
+                for subs in branches.values()
+                if not any(s.validator == "type" and not s.relative_path for s in subs)
+            ]
+            if len(fitting) == 1:
+                found.extend(_problems(fitting[0]))
+                continue
+        found.append(_problem(error))
+    return sorted(found)
+
+
+def _problem(error: ValidationError) -> tuple[str, str]:
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [p for p in error.validator_value if p not in error.instance]
+        name = next((p for p in missing if repr(p) in error.message), None)
+        if name is not None:
+            return _path([*error.absolute_path, name]), "is required"
+    return _path(error.absolute_path), error.message
+
+
+def _path(parts: Iterable[Any] | deque[Any]) -> str:
+    """``lines[0].qty`` for the path ``["lines", 0, "qty"]``."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text

@@ -430,15 +430,73 @@ class SqlStore(Store):
         value_codec: str | None,
         value: bytes | None,
     ) -> bool:
+        with self._engine.begin() as conn:
+            return _close_wait(conn, exec_id, wait_id, status, value_codec, value)
+
+    def answer_wait_and_queue(
+        self,
+        exec_id: str,
+        wait_id: str,
+        *,
+        status: str,
+        value_codec: str | None,
+        value: bytes | None,
+    ) -> bool:
         import time
 
+        c = t.executions.c
+        with self._engine.begin() as conn:
+            if not _close_wait(conn, exec_id, wait_id, status, value_codec, value):
+                return False
+            conn.execute(
+                t.executions.update()
+                .where(c.exec_id == exec_id, c.status == "waiting")
+                .values(status="queued", updated_at=time.time())
+            )
+        return True
+
+    def reopen_wait(self, exec_id: str, wait_id: str, *, rejection: str) -> bool:
         c = t.waits.c
         with self._engine.begin() as conn:
             result = conn.execute(
                 t.waits.update()
-                .where(c.exec_id == exec_id, c.wait_id == wait_id, c.status == "pending")
+                .where(c.exec_id == exec_id, c.wait_id == wait_id, c.status == "answered")
                 .values(
-                    status=status, value_codec=value_codec, value=value, answered_at=time.time()
+                    status="pending",
+                    value_codec=None,
+                    value=None,
+                    answered_at=None,
+                    rejection=self._storable_text(rejection),
                 )
             )
         return result.rowcount == 1
+
+    def _storable_text(self, text: str) -> str:
+        """PostgreSQL text cannot hold NUL: there it becomes U+FFFD."""
+        return text.replace("\x00", "\ufffd") if self._text_refuses_nul else text
+
+
+def _close_wait(
+    conn: sa.Connection,
+    exec_id: str,
+    wait_id: str,
+    status: str,
+    value_codec: str | None,
+    value: bytes | None,
+) -> bool:
+    """Close a pending wait inside ``conn``'s transaction; False when it was not pending."""
+    import time
+
+    c = t.waits.c
+    result = conn.execute(
+        t.waits.update()
+        .where(c.exec_id == exec_id, c.wait_id == wait_id, c.status == "pending")
+        .values(
+            status=status,
+            value_codec=value_codec,
+            value=value,
+            answered_at=time.time(),
+            rejection=None,
+        )
+    )
+    return result.rowcount == 1

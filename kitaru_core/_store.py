@@ -117,5 +117,23 @@ class Store(ABC):
     ) -> bool:
         """Answer or abort a pending wait; False when it was not pending any more."""
 
+    @abstractmethod
+    def answer_wait_and_queue(
+        self,
+        exec_id: str,
+        wait_id: str,
+        *,
+        status: str,
+        value_codec: str | None,
+        value: bytes | None,
+    ) -> bool:
+        """Answer or abort a pending wait and move its execution ``waiting`` → ``queued``, in
+        one transaction; False (nothing changed) when the wait was not pending any more."""
+
+    @abstractmethod
+    def reopen_wait(self, exec_id: str, wait_id: str, *, rejection: str) -> bool:
+        """Make an answered wait pending again, saying why its answer was refused; False when
+        it was not answered (any more)."""
+
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release connections."""

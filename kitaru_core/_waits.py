@@ -168,17 +168,34 @@ def answer_value(row: WaitRecord) -> Any:
     return json.loads(row.value) if row.value is not None else None
 
 
-def settle(call: WaitCall, row: WaitRecord) -> Any:
-    """Turn an answered or aborted row into the wait's return value (or WaitAborted)."""
+def settle(call: WaitCall, row: WaitRecord) -> tuple[bool, Any]:
+    """``(True, value)`` for an answered row, recorded as the wait's operation.
+
+    An answer the flow's own type refuses (a validator the JSON schema cannot express) puts the
+    wait back to pending with the reason, so a new answer can be given: ``(False, None)``, and
+    the wait goes on polling or suspends (so does a cancelled row: the poll then stops the flow).
+    An aborted row raises :class:`WaitAborted`.
+    """
     if row.status == "aborted":
         raise WaitAborted(
             f"Wait {call.name!r} of execution {call.run.exec_id} was aborted"
-            f"{': ' + str(answer_value(row)) if row.value else ''}."
+            f"{': ' + str(answer_value(row)) if row.value else ''}.",
+            exec_id=call.run.exec_id,
+            wait_name=call.name,
         )
+    if row.status != "answered":  # cancelled: the next poll meets the execution's cancel
+        return False, None
     answer = answer_value(row)
-    value = call.validate(answer)
+    try:
+        value = call.adapter.validate_json(json.dumps(answer))
+    except ValueError as exc:
+        reason = (
+            f"The answer {json.dumps(answer)} was refused by the flow: {validation_message(exc)}."
+        )
+        call.run.store.reopen_wait(call.run.exec_id, call.op_id, rejection=reason)
+        return False, None
     record_answer(call, row.created_at, answer)
-    return value
+    return True, value
 
 
 def record_answer(
@@ -262,7 +279,8 @@ def _begin(
         return call, True, value
     row = open_wait(call)
     if row.status != "pending":
-        return call, True, settle(call, row)
+        settled, value = settle(call, row)
+        return call, settled, value
     return call, False, None
 
 
@@ -274,7 +292,9 @@ def _poll(call: WaitCall, deadline: float | None) -> tuple[bool, Any, float]:
     """One poll: ``(settled, value, seconds to pause before the next)``; suspends when due."""
     done = _poll_once(call)
     if done is not None:
-        return True, settle(call, done), 0.0
+        settled, value = settle(call, done)
+        if settled:
+            return True, value, 0.0
     remaining = None if deadline is None else deadline - time.monotonic()
     if remaining is not None and remaining <= 0:
         raise suspend(call)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 
 class KitaruError(Exception):
     """Base of all Kitaru errors. ``code`` is stable and safe to match on."""
@@ -81,13 +83,11 @@ class ExecutionFailed(KitaruError):
 
     code = "execution_failed"
 
-    def __init__(self, exec_id: str, error: str) -> None:
+    def __init__(self, exec_id: str, error: str, next_step: str | None = None) -> None:
         self.exec_id = exec_id
         self.error = error
-        super().__init__(
-            f"Execution {exec_id} failed: {error}. "
-            f"Fix the cause, then `kitaru executions retry {exec_id}`."
-        )
+        self.next_step = next_step or f"Fix the cause, then `kitaru executions retry {exec_id}`."
+        super().__init__(f"Execution {exec_id} failed: {error.rstrip('.')}. {self.next_step}")
 
 
 class ExecutionCancelled(KitaruError):
@@ -120,9 +120,27 @@ class ExecutionSuspended(KitaruError):
 
 
 class WaitAborted(KitaruError):
-    """A pending wait was aborted instead of answered."""
+    """A pending wait was aborted instead of answered.
+
+    ``next_step`` says how to go on: a retry meets the same aborted wait, so it is a replay
+    that answers the wait (``wait.NAME`` override).
+    """
 
     code = "wait_aborted"
+
+    def __init__(
+        self, message: str, *, exec_id: str | None = None, wait_name: str | None = None
+    ) -> None:
+        self.exec_id = exec_id
+        self.wait_name = wait_name
+        self.next_step: str | None = None
+        if exec_id is not None and wait_name is not None:
+            key = json.dumps(f"wait.{wait_name}")
+            self.next_step = (
+                "A retry meets the same aborted wait; to go on with an answer, replay it: "
+                f"`kitaru executions replay {exec_id} --overrides '{{{key}: ...}}'`."
+            )
+        super().__init__(message)
 
 
 class InvalidWaitAnswer(KitaruError, ValueError):

@@ -263,9 +263,12 @@ def _run_here(exec_id: str, action: str, as_json: bool) -> None:
             plain(message or f"Execution {execution.exec_id} is waiting for input.", "yellow")
         )
     elif execution.status == "failed":
+        next_step = (execution.error or {}).get("next_step") or (
+            f"Fix the cause, then `kitaru executions retry {execution.exec_id}`."
+        )
         print_error(
             f"Execution {execution.exec_id} failed: {format_error(execution.error).rstrip('.')}. "
-            f"Fix the cause, then `kitaru executions retry {execution.exec_id}`."
+            f"{next_step}"
         )
     raise typer.Exit(code)
 

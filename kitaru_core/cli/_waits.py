@@ -60,6 +60,9 @@ def list_waits(
             plain(w.wait_id),
         )
     console().print(rows)
+    for w in waits:
+        if w.status == "pending" and w.rejection:
+            console().print(plain(f"Wait {w.name!r}: {w.rejection} Answer it again.", "yellow"))
     if any(w.status == "pending" for w in waits):
         console().print(
             plain(f"Answer with: kitaru executions input {exec_id} --wait NAME --value JSON")

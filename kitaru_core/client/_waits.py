@@ -25,6 +25,8 @@ class WaitInfo:
     metadata: dict[str, Any] = field(default_factory=dict)
     answered_at: float | None = None
     value: Any = None
+    rejection: str | None = None
+    """Why the flow refused the last answer (the wait is pending again), if it did."""
 
     @classmethod
     def from_record(cls, row: WaitRecord) -> WaitInfo:
@@ -42,6 +44,7 @@ class WaitInfo:
             metadata=row.metadata,
             answered_at=row.answered_at,
             value=answer_value(row),
+            rejection=row.rejection,
         )
 
     @property

@@ -425,6 +425,32 @@ def test_waits_are_created_once_and_answered_once(store: SqlStore) -> None:
     )
 
 
+def test_answer_wait_and_queue_changes_wait_and_execution_together(store: SqlStore) -> None:
+    waiting = execution(status="waiting")
+    running = execution(status="running")
+    for record in (waiting, running):
+        store.create_execution(record)
+        store.create_wait(wait(record.exec_id, "approve:0"))
+
+    assert store.answer_wait_and_queue(
+        waiting.exec_id, "approve:0", status="answered", value_codec="json", value=b"true"
+    )
+    assert store.get_execution(waiting.exec_id).status == "queued"
+    # A second answer changes nothing, not even an execution that went back to waiting.
+    store.transition(waiting.exec_id, to="waiting", from_statuses=("queued",))
+    assert not store.answer_wait_and_queue(
+        waiting.exec_id, "approve:0", status="aborted", value_codec=None, value=None
+    )
+    assert store.get_execution(waiting.exec_id).status == "waiting"
+    assert store.get_waits(waiting.exec_id)[0].value == b"true"
+    # An execution still running (its wait polls) keeps running: the poll picks the answer up.
+    assert store.answer_wait_and_queue(
+        running.exec_id, "approve:0", status="answered", value_codec="json", value=b"false"
+    )
+    assert store.get_execution(running.exec_id).status == "running"
+    assert store.get_waits(running.exec_id)[0].status == "answered"
+
+
 def test_racing_answers_exactly_one_wins(store: SqlStore) -> None:
     record = execution()
     store.create_execution(record)

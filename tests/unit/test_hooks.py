@@ -69,7 +69,10 @@ def test_events_reach_a_registered_plugin() -> None:
 
 
 def test_import_kitaru_stays_light() -> None:
-    heavy = ["sqlalchemy", "alembic", "pydantic", "pluggy", "fsspec", "typer", "rich", "litellm"]
+    heavy = [
+        *("sqlalchemy", "alembic", "pydantic", "pluggy", "fsspec", "typer", "rich", "litellm"),
+        "jsonschema",
+    ]
     code = f"import sys, kitaru; print(','.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT

@@ -123,7 +123,7 @@ def test_a_wait_override_is_validated_before_anything_runs() -> None:
     with pytest.raises(InvalidReplay, match=r"wait\.approve") as caught:
         executions().replay(source, overrides={"wait.approve": "perhaps"})
 
-    assert "valid boolean" in str(caught.value)
+    assert "is not of type 'boolean'" in str(caught.value)
     assert len(executions().list()) == before
 
 

@@ -1,14 +1,27 @@
-"""Answers are validated against a type rebuilt from the wait's stored JSON schema."""
+"""Answers are checked strictly against the wait's stored JSON schema (issue 7).
+
+The answer must already have the schema's JSON type: nothing is coerced (``1`` is no boolean,
+``true`` no integer), while strings in a format the flow parses (a date, an enum member) stay
+valid. Whoever answers may not be able to import the flow's code, so this check is all they have.
+"""
 
 from __future__ import annotations
 
 import datetime
+import enum
 from typing import Annotated, Any, Literal
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from kitaru_core._schema_types import adapter_for, normalize
+from kitaru_core._answers import validate_answer
+from kitaru_core._records import WaitRecord
+from kitaru_core.errors import InvalidWaitAnswer
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    GREEN = "green"
 
 
 class Line(BaseModel):
@@ -22,69 +35,107 @@ class Order(BaseModel):
     lines: list[Line]
     rush: bool = False
     kind: Literal["retail", "wholesale"] = "retail"
+    colour: Colour = Colour.RED
     due: datetime.date | None = None
     parent: Order | None = None
 
 
-def check(schema_type: Any, value: Any) -> Any:
-    """Validate through the rebuilt type, and check the real type accepts what it produced."""
+def row_for(schema_type: Any) -> WaitRecord:
     schema = TypeAdapter(schema_type).json_schema()
-    normalized = normalize(adapter_for(schema), value)
-    TypeAdapter(schema_type).validate_python(normalized)
-    return normalized
+    return WaitRecord("kr-test", "pick:0", "pick", "pending", 0.0, schema=schema)
+
+
+def check(schema_type: Any, value: Any) -> Any:
+    """Check through the stored schema, and that the real type accepts what was stored."""
+    checked = validate_answer(row_for(schema_type), value)
+    TypeAdapter(schema_type).validate_json(__import__("json").dumps(checked))
+    return checked
+
+
+def refused(schema_type: Any, value: Any) -> str:
+    with pytest.raises(InvalidWaitAnswer) as caught:
+        validate_answer(row_for(schema_type), value)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("value", [1, 0, "true", "yes"])
+def test_bool_wait_answer_is_not_coerced_from_1_or_true_string(value: Any) -> None:
+    assert "is not of type 'boolean'" in refused(bool, value)
+
+
+@pytest.mark.parametrize("value", [True, 1.5, "7"])
+def test_int_wait_answer_rejects_true_fractions_and_numeric_strings(value: Any) -> None:
+    assert "is not of type 'integer'" in refused(int, value)
+
+
+def test_nested_model_answer_checks_enum_and_date_strings() -> None:
+    good = {
+        "lines": [{"sku": "a", "qty": 2}],
+        "colour": "green",
+        "due": "2026-03-01",
+        "parent": {"lines": [], "kind": "wholesale"},
+    }
+    assert check(Order, good) == good
+    assert "'blue' is not one of ['red', 'green']" in refused(Order, {**good, "colour": "blue"})
+    assert "'gift' is not one of" in refused(Order, {**good, "kind": "gift"})
+    assert "'2026-02-30' is not a 'date'" in refused(Order, {**good, "due": "2026-02-30"})
+    assert "'soon' is not a 'date'" in refused(Order, {**good, "due": "soon"})
+    assert "is not of type 'integer'" in refused(
+        Order, {**good, "lines": [{"sku": "a", "qty": "2"}]}
+    )
+    assert "'COLOUR' was unexpected" in refused(Order, {"lines": [], "COLOUR": "red"})
+
+
+def test_invalid_answer_error_names_the_wait_and_the_path_of_the_failing_field() -> None:
+    message = refused(Order, {"lines": [{"sku": "a", "qty": 11}], "parent": {"lines": [{}]}})
+    assert "wait 'pick' of execution kr-test" in message
+    assert "lines[0].qty: 11 is greater than the maximum of 10" in message
+    assert "parent.lines[0].sku: is required" in message
+    assert "Nothing was stored" in message
 
 
 @pytest.mark.parametrize(
-    ("schema_type", "value", "expected"),
+    ("schema_type", "value"),
     [
-        (bool, "yes", True),
-        (int, "7", 7),
-        (float, 2, 2.0),
-        (str, "hi", "hi"),
-        (list[int], ["1", 2], [1, 2]),
-        (dict[str, int], {"a": "1"}, {"a": 1}),
-        (tuple[int, str], [1, "x"], [1, "x"]),
-        (Literal["a", "b"], "b", "b"),
-        (int | None, None, None),
-        (datetime.datetime, "2026-01-02T03:04:05", "2026-01-02T03:04:05"),
-        (Any, {"free": ["form"]}, {"free": ["form"]}),
+        (float, 2),
+        (str, "hi"),
+        (list[int], [1, 2]),
+        (dict[str, int], {"a": 1}),
+        (tuple[int, str], [1, "x"]),
+        (Literal["a", "b"], "b"),
+        (int | None, None),
+        (datetime.datetime, "2026-01-02T03:04:05"),
+        (datetime.datetime, "2026-01-02T03:04:05+02:00"),
+        (datetime.time, "03:04:05"),
+        (Any, {"free": ["form"]}),
     ],
 )
-def test_plain_types(schema_type: Any, value: Any, expected: Any) -> None:
-    assert check(schema_type, value) == expected
+def test_values_of_the_right_json_type_are_stored_as_given(schema_type: Any, value: Any) -> None:
+    assert check(schema_type, value) == value
 
 
 @pytest.mark.parametrize(
     ("schema_type", "value"),
     [
         (bool, "maybe"),
-        (int, "seven"),
         (list[int], "1,2"),
+        (list[int], ["1", 2]),
         (Literal["a", "b"], "c"),
         (Annotated[int, Field(ge=0)], -1),
         (Annotated[str, Field(max_length=3)], "long"),
         (Annotated[str, Field(pattern=r"^\d+$")], "12a"),
+        (datetime.datetime, "yesterday"),
+        (tuple[int, str], [1, 2]),
     ],
 )
 def test_wrong_values_are_rejected(schema_type: Any, value: Any) -> None:
-    schema = TypeAdapter(schema_type).json_schema()
-    with pytest.raises(ValueError):
-        normalize(adapter_for(schema), value)
+    refused(schema_type, value)
 
 
-def test_nested_models_with_refs_defaults_and_recursion() -> None:
-    value = {"lines": [{"sku": "a", "qty": "2"}], "parent": {"lines": []}}
-    assert check(Order, value) == {
-        "lines": [{"sku": "a", "qty": 2}],
-        "parent": {"lines": []},
-    }
-    schema = Order.model_json_schema()
-    with pytest.raises(ValueError, match="qty"):
-        normalize(adapter_for(schema), {"lines": [{"sku": "a", "qty": 11}]})
-    with pytest.raises(ValueError, match="Extra inputs are not permitted"):
-        normalize(adapter_for(schema), {"lines": [], "colour": "red"})
-    with pytest.raises(ValueError, match="kind"):
-        normalize(adapter_for(schema), {"lines": [], "kind": "gift"})
+def test_python_values_are_checked_in_their_json_form() -> None:
+    assert check(datetime.date, datetime.date(2026, 1, 2)) == "2026-01-02"
+    assert check(Line, Line(sku="a", qty=3)) == {"sku": "a", "qty": 3}
+    assert check(tuple[int, str], (1, "x")) == [1, "x"]
 
 
 def test_property_names_that_are_not_identifiers_keep_their_names() -> None:
@@ -93,14 +144,15 @@ def test_property_names_that_are_not_identifiers_keep_their_names() -> None:
         "properties": {"first-name": {"type": "string"}, "class": {"type": "integer"}},
         "required": ["first-name"],
     }
-    assert normalize(adapter_for(schema), {"first-name": "Ada", "class": "3"}) == {
+    row = WaitRecord("kr-test", "who:0", "who", "pending", 0.0, schema=schema)
+    assert validate_answer(row, {"first-name": "Ada", "class": 3}) == {
         "first-name": "Ada",
         "class": 3,
     }
-    with pytest.raises(ValueError, match="first-name"):
-        normalize(adapter_for(schema), {"class": 3})
+    with pytest.raises(InvalidWaitAnswer, match="first-name: is required"):
+        validate_answer(row, {"class": 3})
 
 
-def test_an_empty_or_unknown_schema_accepts_anything() -> None:
-    assert normalize(adapter_for({}), [1, {"a": None}]) == [1, {"a": None}]
-    assert normalize(adapter_for({"type": "mystery"}), "x") == "x"
+def test_an_empty_schema_accepts_anything() -> None:
+    row = WaitRecord("kr-test", "any:0", "any", "pending", 0.0, schema={})
+    assert validate_answer(row, [1, {"a": None}]) == [1, {"a": None}]

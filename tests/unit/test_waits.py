@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
@@ -23,6 +23,7 @@ from kitaru_core._lease import my_owner_id
 from kitaru_core._liveness import PROCESS_DIED
 from kitaru_core.errors import (
     ExecutionCancelled,
+    ExecutionFailed,
     ExecutionSuspended,
     InvalidExecutionState,
     InvalidWaitAnswer,
@@ -122,7 +123,7 @@ def test_a_wrong_typed_answer_is_rejected_and_nothing_is_stored() -> None:
 
     message = str(caught.value)
     assert "'approve'" in message and exec_id in message and "true or false" in message
-    assert "valid boolean" in message and "Nothing was stored" in message
+    assert "is not of type 'boolean'" in message and "Nothing was stored" in message
     [pending] = executions().pending_waits(exec_id)
     assert (pending.status, pending.value, pending.answered_at) == ("pending", None, None)
     assert executions().get(exec_id).status == "waiting"
@@ -243,6 +244,25 @@ def test_an_unhandled_abort_fails_the_execution() -> None:
     assert executions().get(exec_id).error["type"].endswith("WaitAborted")
 
 
+def test_failure_after_an_aborted_wait_points_at_replay_with_the_wait_override() -> None:
+    exec_id = publish.run("owls").exec_id
+    executions().abort_wait(exec_id, wait="approve", reason="too late")
+    assert executions().resume(exec_id).status == "failed"
+
+    with pytest.raises(ExecutionFailed) as caught:
+        executions().get(exec_id).result_or_raise()
+    message = str(caught.value)
+    # Before: "Fix the cause, then `kitaru executions retry ...`", which fails the same way.
+    assert "kitaru executions retry" not in message
+    command = f"`kitaru executions replay {exec_id} --overrides '{{\"wait.approve\": ...}}'`"
+    assert command in message
+    assert "too late" in message
+
+    replayed = executions().replay(exec_id, overrides={"wait.approve": True})
+    assert replayed.wait() == "published: A short post about owls."
+    assert calls["draft"] == 1
+
+
 # schemas ------------------------------------------------------------------------------------
 
 
@@ -264,13 +284,58 @@ def test_model_schema_validates_fields_and_returns_the_model() -> None:
     [pending] = executions().pending_waits(exec_id)
     assert pending.schema["required"] == ["approved", "score"]
 
-    with pytest.raises(InvalidWaitAnswer, match="score: Field required"):
+    with pytest.raises(InvalidWaitAnswer, match="score: is required"):
         executions().input(exec_id, {"approved": True})
-    with pytest.raises(InvalidWaitAnswer, match="score: Input should be a valid integer"):
+    with pytest.raises(InvalidWaitAnswer, match="score: 'high' is not of type 'integer'"):
         executions().input(exec_id, {"approved": True, "score": "high"})
-    executions().input(exec_id, {"approved": "yes", "score": "7"})
+    with pytest.raises(InvalidWaitAnswer, match="approved: 'yes' is not of type 'boolean'"):
+        executions().input(exec_id, {"approved": "yes", "score": 7})
+    executions().input(exec_id, {"approved": True, "score": 7})
 
     assert executions().resume(exec_id).wait() == "True:7:"
+
+
+class Budget(BaseModel):
+    amount: int
+
+    @field_validator("amount")
+    @classmethod
+    def _even(cls, amount: int) -> int:
+        if amount % 2:
+            raise ValueError("the amount must be even")
+        return amount
+
+
+@flow
+def budgeted() -> str:
+    budget = kitaru.wait(Budget, name="budget", question="How much?", timeout=0)
+    return f"budget {budget.amount}"
+
+
+def test_answer_refused_by_the_flows_own_validator_reopens_the_wait() -> None:
+    from typer.testing import CliRunner
+
+    from kitaru_core.cli import app
+
+    exec_id = budgeted.run().exec_id
+    executions().input(exec_id, {"amount": 3})  # the JSON schema cannot know the validator
+
+    # Before, this resume failed, and so did every later one: the answer could not be changed.
+    assert executions().resume(exec_id).status == "waiting"
+    assert executions().get(exec_id).status == "waiting"
+    [pending] = executions().pending_waits(exec_id)
+    assert (pending.name, pending.status, pending.value) == ("budget", "pending", None)
+    assert pending.rejection is not None
+    assert '{"amount": 3}' in pending.rejection and "the amount must be even" in pending.rejection
+    shown = CliRunner().invoke(app, ["executions", "waits", exec_id])
+    assert shown.exit_code == 0, shown.output
+    assert "the amount must be even" in " ".join(shown.stdout.split())
+
+    executions().input(exec_id, {"amount": 4})
+    assert executions().resume(exec_id).wait() == "budget 4"
+    [answered] = executions().waits(exec_id)
+    assert (answered.status, answered.value) == ("answered", {"amount": 4})
+    assert answered.rejection is None
 
 
 def test_wait_outside_a_flow_and_with_a_bad_schema_are_errors() -> None:
@@ -364,7 +429,10 @@ def test_an_interactive_terminal_is_asked_and_a_bad_answer_is_asked_again(
             os.write(leader, b"maybe\n")
             time.sleep(0.3)
             assert not result.done()
-            os.write(leader, b"yes\n")
+            os.write(leader, b"yes\n")  # not JSON, and text is no boolean: asked again
+            time.sleep(0.3)
+            assert not result.done()
+            os.write(leader, b"true\n")
             assert result.result(timeout=10) == "published: A short post about owls."
     finally:
         terminal_in.close()

@@ -106,11 +106,11 @@ def test_input_prompts_on_a_terminal_until_the_answer_is_valid(
 
     monkeypatch.setattr(waits_cli, "interactive", lambda: True)
 
-    result = cli("executions", "input", exec_id, "--wait", "approve", input="maybe\nyes\n")
+    result = cli("executions", "input", exec_id, "--wait", "approve", input="maybe\ntrue\n")
 
     assert result.exit_code == 0, result.output
     assert "Approve 'draft about owls'?" in result.stderr
-    assert "valid boolean" in result.stderr
+    assert "'maybe' is not of type 'boolean'" in result.stderr
     assert KitaruClient().executions.waits(exec_id)[0].value is True
 
 
@@ -127,6 +127,18 @@ def test_abort_wait() -> None:
     failed = cli("executions", "resume", exec_id)
     assert failed.exit_code == 1
     assert "WaitAborted" in failed.stderr and "too late" in failed.stderr
+
+
+def test_cli_failure_after_an_aborted_wait_points_at_replay_not_retry() -> None:
+    exec_id = publish.run("owls").exec_id
+    cli("executions", "abort-wait", exec_id, "--wait", "approve")
+
+    failed = cli("executions", "resume", exec_id)
+
+    assert failed.exit_code == 1
+    line = " ".join(failed.stderr.split())
+    assert "kitaru executions retry" not in line
+    assert f"kitaru executions replay {exec_id} --overrides '{{\"wait.approve\": ...}}'" in line
 
 
 def _answered_publish() -> str:
@@ -172,7 +184,7 @@ def test_replay_with_overrides_and_args_and_lineage() -> None:
         (["--overrides", "[1]"], "must be a JSON object"),
         (["--overrides", "{bad"], "is not valid JSON"),
         (["--args", '{"colour": 1}'], "no parameter 'colour'"),
-        (["--overrides", '{"wait.approve": "perhaps"}'], "valid boolean"),
+        (["--overrides", '{"wait.approve": "perhaps"}'], "is not of type 'boolean'"),
     ],
 )
 def test_replay_errors_are_one_line_and_run_nothing(args: list[str], needle: str) -> None:
