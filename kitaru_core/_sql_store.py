@@ -100,7 +100,13 @@ def make_engine(url: str, durability: str) -> sa.Engine:
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_path(parsed)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"Cannot create the folder of the SQLite store {path}: {exc}. Point "
+                    "KITARU_HOME or KITARU_STORE_URL at a path inside a folder you can write."
+                ) from exc
         # Every thread that records operations holds a pooled connection (see _HotInsert), so
         # the pool must not cap how many threads a flow fans checkpoints out to.
         engine = sa.create_engine(

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import kitaru
 from kitaru import KitaruClient, flow
+from kitaru_core import _config
 from kitaru_core._config import load_settings
 from kitaru_core._serialization import get_registry
+from kitaru_core.errors import ConfigurationError, StoreError
 
 # a corrupted blob is rewritten by the next writer of the same bytes ------------------------------
 
@@ -42,3 +49,52 @@ def test_a_corrupted_blob_is_rewritten_when_the_same_bytes_are_stored_again() ->
     assert client.artifacts.latest(latest.exec_id, "big").load() == "s" * size
     assert {path: path.read_bytes() for path in (saved, result)} == good
     assert sorted(p.name for p in saved.parent.iterdir()) == [saved.name]  # no temporary left
+
+
+# KITARU_HOME naming a regular file ---------------------------------------------------------------
+
+
+@flow
+def tiny() -> int:
+    return 1
+
+
+def test_kitaru_home_naming_a_file_is_a_configuration_error_in_the_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before: FileExistsError from deep inside the SQL store.
+    home = tmp_path / "not-a-folder"
+    home.write_text("notes")
+    monkeypatch.setenv("KITARU_HOME", str(home))
+    _config.reset()
+    with pytest.raises(ConfigurationError, match=re.escape(str(home))):
+        tiny()
+    with pytest.raises(ConfigurationError, match="KITARU_HOME"):
+        KitaruClient().executions.list()
+    assert home.read_text() == "notes"
+
+
+def test_kitaru_home_naming_a_file_is_one_red_line_from_the_cli(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    # Before: a 146-line traceback.
+    home = tmp_path / "not-a-folder"
+    home.write_text("notes")
+    proc = subprocess.run(
+        [sys.executable, "-m", "kitaru_core.cli", "executions", "list"],
+        env={**subprocess_env, "KITARU_HOME": str(home), "COLUMNS": "1000"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    [line] = proc.stderr.splitlines()
+    assert line.startswith("Error: KITARU_HOME") and str(home) in line
+
+
+def test_a_store_path_under_a_file_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match=re.escape(str(blocker))):
+        KitaruClient(store_url=f"sqlite:///{blocker / 'kitaru.db'}")
