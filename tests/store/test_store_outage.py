@@ -101,3 +101,38 @@ def test_a_store_that_goes_away_mid_run_is_a_store_error(outage: Outage) -> None
     OUTAGE[:] = [outage]
     with pytest.raises(StoreUnavailable, match="kitaru executions resume"):
         interrupted()
+
+
+def test_doctor_checks_a_postgresql_store_and_names_an_unreachable_one(
+    postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from kitaru_core.cli import app
+
+    url = postgres.create_database()
+    try:
+        monkeypatch.setenv("KITARU_STORE_URL", url)
+        _config.reset()
+        KitaruClient().executions.list()  # creates the schema
+        _backends.close_all()
+        result = CliRunner().invoke(app, ["doctor", "--blobs", "--json"])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        assert [(c["check"], c["ok"]) for c in report["checks"]] == [
+            ("connection", True),
+            ("integrity", True),
+            ("schema", True),
+            ("blobs", True),
+        ]
+    finally:
+        postgres.drop_database(url)
+    monkeypatch.setenv("KITARU_STORE_URL", f"postgresql+psycopg://u@127.0.0.1:{_closed_port()}/x")
+    _config.reset()
+    result = CliRunner().invoke(app, ["doctor", "--json"])
+    assert result.exit_code == 1
+    [connection] = json.loads(result.stdout)["checks"]
+    assert connection["check"] == "connection" and not connection["ok"]
+    assert "unreachable" in connection["detail"]
