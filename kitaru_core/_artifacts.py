@@ -27,11 +27,15 @@ class BlobStore:
         return f"{self._root}/blobs/{digest[:2]}/{digest}"
 
     def put(self, data: bytes) -> str:
-        """Store ``data`` once; return its SHA-256 hex digest."""
+        """Store ``data`` once; return its SHA-256 hex digest.
+
+        A blob already at its path is kept only if it still hashes to its name: a corrupted one
+        is replaced, so storing the same bytes again (a replay, a new execution) repairs it.
+        """
         digest = hashlib.sha256(data).hexdigest()
         path = self._path(digest)
         try:
-            if self._fs.exists(path):
+            if self._intact(path, digest):
                 return digest
             if self._local:
                 self._fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
@@ -51,6 +55,13 @@ class BlobStore:
         except OSError as exc:
             raise StoreError(f"Cannot write blob {digest} to {self.url}: {exc}") from exc
         return digest
+
+    def _intact(self, path: str, digest: str) -> bool:
+        try:
+            existing: bytes = self._fs.cat_file(path)
+        except FileNotFoundError:
+            return False
+        return hashlib.sha256(existing).hexdigest() == digest
 
     def get(self, digest: str) -> bytes:
         """The blob's bytes, after checking they still hash to ``digest``."""

@@ -99,6 +99,11 @@ def load_settings() -> Settings:
     if _cached is not None:
         return _cached
     home = kitaru_home()
+    if home.exists() and not home.is_dir():
+        raise ConfigurationError(
+            f"KITARU_HOME ({home}) is a file, not a folder. Point KITARU_HOME at a folder "
+            "(it is created when missing), or move that file away."
+        )
     data = read_config_file()
     stacks = stacks_from_config(data, home)
     stack_name = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import threading
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from kitaru_core._records import (
     WaitRecord,
 )
 from kitaru_core._store import Store
+from kitaru_core._store_errors import translate_errors
 from kitaru_core.errors import (
     ArtifactNotFound,
     ExecutionNotFound,
@@ -94,19 +96,63 @@ def _sqlite_path(url: sa.URL) -> Path | None:
     return Path(database)
 
 
-def make_engine(url: str, durability: str) -> sa.Engine:
-    """An engine tuned for the store: WAL and the chosen fsync policy on SQLite."""
+def sqlite_read_only(url: str) -> bool:
+    """Whether the SQLite store at ``url`` exists but this process cannot write it.
+
+    ``os.access`` answers for file modes, read-only mounts and the immutable attribute (which
+    stops root as well); such a store is opened read-only, so it can still be listed and read.
+    """
+    parsed = sa.make_url(url)
+    path = _sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None
+    if path is None or not path.exists():
+        return False
+    return not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def _read_only_connector(path: Path) -> Any:
+    import sqlite3
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(path))}?mode=ro"
+    if not os.access(path.parent, os.W_OK) and not Path(f"{path}-shm").exists():
+        # A WAL database needs its -shm file, which cannot be created here; with none there,
+        # no process has the store open, and SQLite may read the file as it is.
+        uri += "&immutable=1"
+    return lambda: sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+
+
+def make_engine(url: str, durability: str, *, read_only: bool = False) -> sa.Engine:
+    """An engine tuned for the store: WAL and the chosen fsync policy on SQLite.
+
+    Driver errors come out as :class:`StoreError` subclasses (see ``_store_errors``).
+    """
+    engine = _make_engine(url, durability, read_only=read_only)
+    translate_errors(engine, sa.make_url(url).render_as_string(hide_password=True))
+    return engine
+
+
+def _make_engine(url: str, durability: str, *, read_only: bool) -> sa.Engine:
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_path(parsed)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"Cannot create the folder of the SQLite store {path}: {exc}. Point "
+                    "KITARU_HOME or KITARU_STORE_URL at a path inside a folder you can write."
+                ) from exc
         # Every thread that records operations holds a pooled connection (see _HotInsert), so
         # the pool must not cap how many threads a flow fans checkpoints out to.
+        options: dict[str, Any] = {}
+        if read_only and path is not None:
+            options["creator"] = _read_only_connector(path)
         engine = sa.create_engine(
             parsed,
             connect_args={"timeout": 30, "check_same_thread": False},
             max_overflow=-1,
+            **options,
         )
         synchronous = "FULL" if durability == "power" else "NORMAL"
 
@@ -134,12 +180,13 @@ class SqlStore(Store):
     def __init__(self, url: str, durability: str = "process") -> None:
         self.url = url
         self._where = sa.make_url(url).render_as_string(hide_password=True)
-        self._engine = make_engine(url, durability)
+        self.read_only = sqlite_read_only(url)
+        self._engine = make_engine(url, durability, read_only=self.read_only)
         self._write_lock = threading.Lock()
         self._held = threading.local()
         try:
-            ensure_schema(self._engine, self._where)
-            if self._engine.dialect.name == "sqlite":
+            ensure_schema(self._engine, self._where, read_only=self.read_only)
+            if self._engine.dialect.name == "sqlite" and not self.read_only:
                 with self._engine.connect() as conn:
                     conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         except StoreError:

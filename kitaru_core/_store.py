@@ -19,6 +19,8 @@ class Store(ABC):
     """Durable state of executions. Every method is one transaction."""
 
     url: str
+    read_only: bool = False
+    """True when the store can be read but not written (writes raise ``StoreReadOnly``)."""
 
     @abstractmethod
     def create_execution(self, record: ExecutionRecord) -> None:

@@ -29,6 +29,18 @@ class NotAKitaruStore(StoreError):
     code = "not_a_kitaru_store"
 
 
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or failed (server down, connection lost, file gone)."""
+
+    code = "store_unavailable"
+
+
+class StoreReadOnly(StoreError):
+    """The store can be read but not written (no write permission, read-only mount)."""
+
+    code = "store_read_only"
+
+
 class ExecutionNotFound(KitaruError, LookupError):
     """No execution has the given id."""
 

@@ -43,6 +43,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kitaru_core.cli._plugins",
     "kitaru_core.cli._status",
     "kitaru_core.cli._models",
+    "kitaru_core.cli._doctor",
 )
 
 HELP = (
