@@ -71,7 +71,7 @@ class Checkpoint(Generic[P, R]):
         from kitaru_core._fingerprint import fingerprint_call
         from kitaru_core._runtime import arun_operation, run_operation
 
-        fingerprint, text = fingerprint_call(self._binder, args, kwargs)
+        fingerprint, text = fingerprint_call(self._binder, args, kwargs, self.name)
         if self.is_async:
             return arun_operation(  # type: ignore[return-value]
                 run,

@@ -58,6 +58,12 @@ class SerializationError(KitaruError, TypeError):
     code = "serialization"
 
 
+class FingerprintError(KitaruError, TypeError):
+    """An argument cannot be given an identity that is the same in every process; nothing ran."""
+
+    code = "fingerprint"
+
+
 class InvalidExecutionState(KitaruError):
     """The execution is not in a state that allows the requested action."""
 
