@@ -95,14 +95,14 @@ class Flow(Generic[P, R]):
         retries: int = 0,
     ) -> None:
         from kitaru_core._code import locate, register_flow
-        from kitaru_core._runtime import check_length
+        from kitaru_core._runtime import check_storable
 
         if retries < 0:
             raise ValueError("@flow retries must be zero or more.")
         functools.update_wrapper(self, func)
         self.func = func
         self.name = name or func.__name__
-        check_length("Flow name", self.name)
+        check_storable("Flow name", self.name)
         self.stack = stack
         self.retries = retries
         self.is_async = _is_async(func)

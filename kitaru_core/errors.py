@@ -64,6 +64,12 @@ class FingerprintError(KitaruError, TypeError):
     code = "fingerprint"
 
 
+class InvalidName(KitaruError, ValueError):
+    """A name (of a flow, operation, wait or artifact) or a wait question no store can hold."""
+
+    code = "invalid_name"
+
+
 class InvalidExecutionState(KitaruError):
     """The execution is not in a state that allows the requested action."""
 
