@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
@@ -55,6 +56,7 @@ class Checkpoint(Generic[P, R]):
             cache=cache,
         )
         self._binder = ArgumentBinder(func)
+        _checkpoints.add(self)
 
     def __repr__(self) -> str:
         return f"<checkpoint {self.name}>"
@@ -81,6 +83,14 @@ class Checkpoint(Generic[P, R]):
                 lambda: self.func(*args, **kwargs),  # type: ignore[arg-type,return-value]
             )
         return run_operation(run, self.spec, fingerprint, text, lambda: self.func(*args, **kwargs))
+
+
+_checkpoints: weakref.WeakSet[Checkpoint[Any, Any]] = weakref.WeakSet()
+
+
+def checkpoints_named(name: str) -> list[Checkpoint[Any, Any]]:
+    """The loaded checkpoints called ``name`` (a replay checks overrides against them)."""
+    return [c for c in list(_checkpoints) if c.name == name]
 
 
 class Flow(Generic[P, R]):
