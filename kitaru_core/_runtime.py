@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from kitaru_core import _cancel, _context
 from kitaru_core._config import Settings
+from kitaru_core._error_names import error_type_name
 from kitaru_core._oplog import OperationLog
 from kitaru_core._records import ExecutionRecord, LogRecord, OperationRecord
 from kitaru_core._store import Store
@@ -43,7 +44,7 @@ def unwinds(run: ExecutionRun, exc: BaseException) -> bool:
 def describe_error(exc: BaseException) -> dict[str, Any]:
     """What is stored about an exception."""
     return {
-        "type": f"{type(exc).__module__}.{type(exc).__qualname__}",
+        "type": error_type_name(type(exc)),
         "message": str(exc),
         "traceback": "".join(traceback.format_exception(exc)),
     }

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from kitaru_core._config import Settings
+from kitaru_core._error_names import public_error
 from kitaru_core._handle import raise_for_record
 from kitaru_core._records import ArtifactRecord, ExecutionRecord, OperationRecord
 from kitaru_core._store import Store
@@ -69,7 +70,7 @@ def fold_operations(
                 started_at=attempts[0].started_at,
                 ended_at=final.ended_at,
                 reused_from=final.reused_from,
-                error=final.error,
+                error=public_error(final.error),
                 metadata=final.metadata,
                 input_text=final.input_text,
                 model=final.model,
@@ -93,7 +94,7 @@ class Execution:
         self.exec_id = record.exec_id
         self.flow_name = record.flow_name
         self.status = record.status
-        self.error = record.error
+        self.error = public_error(record.error)
         self.original_exec_id = record.original_exec_id
         self.replay_from = record.replay_from
         self.created_at = record.created_at
