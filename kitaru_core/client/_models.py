@@ -49,7 +49,8 @@ def fold_operations(
 ) -> list[OperationInfo]:
     """Group attempt rows by operation id, in the order operations first appeared.
 
-    ``reused_ops`` are the operations the latest finished run returned from the record.
+    ``reused_ops`` are the operations the latest finished run returned from the record. A
+    reused operation shows 0 attempts, whether a resume or a replay reused it.
     """
     grouped: dict[str, list[OperationRecord]] = {}
     for record in records:
@@ -58,15 +59,16 @@ def fold_operations(
     for op_id, attempts in grouped.items():
         final = next((a for a in attempts if a.status == "completed"), attempts[-1])
         ran = [a for a in attempts if a.reused_from is None]
+        reused = final.reused_from is not None or op_id in reused_ops
         infos.append(
             OperationInfo(
                 op_id=op_id,
                 name=final.name,
                 kind=final.kind,
                 status=final.status,
-                attempts=len(ran),
+                attempts=0 if reused else len(ran),  # the latest run did not run it
                 duration=final.ended_at - final.started_at,
-                reused=final.reused_from is not None or op_id in reused_ops,
+                reused=reused,
                 started_at=attempts[0].started_at,
                 ended_at=final.ended_at,
                 reused_from=final.reused_from,
