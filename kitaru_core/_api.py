@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from kitaru_core import _context
-from kitaru_core._runtime import ExecutionRun
+from kitaru_core._runtime import ExecutionRun, check_storable
 from kitaru_core.errors import KitaruError
 
 
@@ -68,6 +68,7 @@ def save(name: str, value: Any) -> str:
     from kitaru_core._records import ArtifactRecord
 
     run = _require_run("save")
+    check_storable("Artifact name", name)
     stored = run.encode(value, what=f"Artifact {name!r}")
     scope = _context.current_operation()
     parent = scope.op_id if scope is not None else "flow"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
@@ -55,6 +56,7 @@ class Checkpoint(Generic[P, R]):
             cache=cache,
         )
         self._binder = ArgumentBinder(func)
+        _checkpoints.add(self)
 
     def __repr__(self) -> str:
         return f"<checkpoint {self.name}>"
@@ -71,7 +73,7 @@ class Checkpoint(Generic[P, R]):
         from kitaru_core._fingerprint import fingerprint_call
         from kitaru_core._runtime import arun_operation, run_operation
 
-        fingerprint, text = fingerprint_call(self._binder, args, kwargs)
+        fingerprint, text = fingerprint_call(self._binder, args, kwargs, self.name)
         if self.is_async:
             return arun_operation(  # type: ignore[return-value]
                 run,
@@ -81,6 +83,14 @@ class Checkpoint(Generic[P, R]):
                 lambda: self.func(*args, **kwargs),  # type: ignore[arg-type,return-value]
             )
         return run_operation(run, self.spec, fingerprint, text, lambda: self.func(*args, **kwargs))
+
+
+_checkpoints: weakref.WeakSet[Checkpoint[Any, Any]] = weakref.WeakSet()
+
+
+def checkpoints_named(name: str) -> list[Checkpoint[Any, Any]]:
+    """The loaded checkpoints called ``name`` (a replay checks overrides against them)."""
+    return [c for c in list(_checkpoints) if c.name == name]
 
 
 class Flow(Generic[P, R]):
@@ -95,14 +105,14 @@ class Flow(Generic[P, R]):
         retries: int = 0,
     ) -> None:
         from kitaru_core._code import locate, register_flow
-        from kitaru_core._runtime import check_length
+        from kitaru_core._runtime import check_storable
 
         if retries < 0:
             raise ValueError("@flow retries must be zero or more.")
         functools.update_wrapper(self, func)
         self.func = func
         self.name = name or func.__name__
-        check_length("Flow name", self.name)
+        check_storable("Flow name", self.name)
         self.stack = stack
         self.retries = retries
         self.is_async = _is_async(func)

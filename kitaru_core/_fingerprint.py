@@ -9,7 +9,6 @@ import enum
 import hashlib
 import inspect
 import json
-import pickle
 import threading
 import uuid
 from collections.abc import Callable
@@ -17,7 +16,9 @@ from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
+from kitaru_core import _fingerprint_pickle as _pickle
 from kitaru_core._serialization import canonical_module, pydantic_loaded
+from kitaru_core.errors import FingerprintError
 
 IGNORED_PARAMETERS = frozenset({"self", "cls"})
 
@@ -36,20 +37,25 @@ def _canonical_default(obj: Any) -> Any:
             plain = obj.model_dump()
             if _holds_set(plain):  # JSON mode lists a set in hash order, which differs by process
                 return {"__model__": _qualname(obj), "p": plain}
-            return {"__model__": _qualname(obj), "v": obj.model_dump(mode="json")}
+            try:
+                return {"__model__": _qualname(obj), "v": obj.model_dump(mode="json")}
+            except ValueError:  # a field Pydantic cannot dump as JSON: our own encoding
+                return {"__model__": _qualname(obj), "p": plain}
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
         return {"__dataclass__": _qualname(obj), "v": fields}
     if isinstance(obj, bytes | bytearray | memoryview):
         return {"__bytes__": hashlib.blake2b(bytes(obj), digest_size=16).hexdigest()}
     if isinstance(obj, set | frozenset):
-        return {"__set__": sorted(canonical_json(item) for item in obj)}
+        return {"__set__": _sorted_members(obj)}
     if isinstance(obj, enum.Enum):
         return {"__enum__": _qualname(obj), "v": obj.value}
     if isinstance(obj, datetime.date | datetime.time | uuid.UUID | Decimal | PurePath):
         return {"__" + type(obj).__name__ + "__": str(obj)}
     try:
-        pickled = pickle.dumps(obj, protocol=4)
+        pickled = _pickle.pickled(obj, _set_id)
+    except FingerprintError:
+        raise
     except Exception:
         return {"__object__": _qualname(obj), "h": "unpicklable"}
     state = _object_state(obj)
@@ -69,6 +75,27 @@ def _holds_set(value: Any) -> bool:
 
 
 _walking = threading.local()
+
+
+def _sorted_members(items: set[Any] | frozenset[Any]) -> list[str]:
+    """The canonical JSON of each member of ``items``, sorted: the same in every process."""
+    active: set[int] = _walking.__dict__.setdefault("sets", set())
+    if id(items) in active:
+        raise FingerprintError(
+            "it holds a set whose members refer back to the set itself, so its members have "
+            "no order that is the same in every process"
+        )
+    active.add(id(items))
+    try:
+        return sorted(canonical_json(item) for item in items)
+    finally:
+        active.discard(id(items))
+
+
+def _set_id(items: set[Any] | frozenset[Any]) -> tuple[str, ...]:
+    """What stands for a set in pickled bytes: its type, sorted members and attributes."""
+    extra = getattr(items, "__dict__", None)
+    return ("__set__", _qualname(items), *_sorted_members(items), canonical_json(extra or {}))
 
 
 def _object_state(obj: Any) -> str | None:
@@ -93,6 +120,8 @@ def _object_state(obj: Any) -> str | None:
     active.add(id(obj))
     try:
         return canonical_json(obj.__getstate__())
+    except FingerprintError:
+        raise
     except (ValueError, RecursionError):
         return None
     finally:
@@ -125,6 +154,8 @@ def canonical_json(value: Any) -> str:
     """Deterministic JSON text of ``value``: sorted keys, no spaces, tagged non-JSON types."""
     try:
         text = _dumps(value, _canonical_default)
+    except FingerprintError:
+        raise
     except TypeError:  # a dict key JSON refuses (a tuple) or cannot sort (int next to str)
         text = _dumps(_keyed(value), lambda obj: _keyed(_canonical_default(obj)))
     if not text.isascii():
@@ -163,8 +194,31 @@ class ArgumentBinder:
 
 
 def fingerprint_call(
-    binder: ArgumentBinder, args: tuple[Any, ...], kwargs: dict[str, Any]
+    binder: ArgumentBinder, args: tuple[Any, ...], kwargs: dict[str, Any], name: str = "call"
 ) -> tuple[str, str]:
-    """``(fingerprint, canonical input text)`` of one call."""
-    text = canonical_json(binder.bind(args, kwargs))
+    """``(fingerprint, canonical input text)`` of one call of the operation ``name``.
+
+    Raises FingerprintError, before anything runs, for an argument that cannot be given the
+    same identity in every process (a resume would run the operation again).
+    """
+    bound = binder.bind(args, kwargs)
+    try:
+        text = canonical_json(bound)
+    except FingerprintError as exc:
+        raise _naming_argument(exc, bound, name) from None
     return digest(text), text
+
+
+def _naming_argument(exc: FingerprintError, bound: dict[str, Any], name: str) -> FingerprintError:
+    culprit = "an argument"
+    for key, value in bound.items():
+        try:
+            canonical_json(value)
+        except FingerprintError:
+            culprit = f"argument {key!r} ({type(value).__qualname__})"
+            break
+    return FingerprintError(
+        f"Cannot fingerprint {culprit} of {name!r}: {exc}. Its identity would differ between "
+        "processes and a resume would run it again. Pass its members in a fixed order (a sorted "
+        "list), or give the class a __reduce__ or __getstate__ that leaves the cycle out."
+    )

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kitaru_core._config import Settings
+from kitaru_core._override_types import check_override
 from kitaru_core._records import ExecutionRecord, OperationRecord, WaitRecord
 from kitaru_core._store import Store
 from kitaru_core._values import decode_arguments, encode
@@ -231,6 +232,8 @@ def plan_replay(
             raise InvalidReplay(f"Two overrides name operation {op.op_id}; keep one.")
         if kind == "wait":
             value = answers[op.name] = _answer(store, op, value, exec_id)
+        else:
+            value = check_override(flow, op.name, op.kind, value, key)
         chosen[op.op_id] = (op, _encode_override(op, value, settings, key))
     arguments = {
         **decode_arguments(source.inputs, what=f"Flow {flow.name!r}"),

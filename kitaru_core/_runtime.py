@@ -11,11 +11,17 @@ from typing import Any, TypeVar
 
 from kitaru_core import _cancel, _context
 from kitaru_core._config import Settings
+from kitaru_core._error_names import error_type_name
 from kitaru_core._oplog import OperationLog
 from kitaru_core._records import ExecutionRecord, LogRecord, OperationRecord
 from kitaru_core._store import Store
 from kitaru_core._values import StoredValue, decode, encode
-from kitaru_core.errors import ExecutionCancelled, ExecutionSuspended, SerializationError
+from kitaru_core.errors import (
+    ExecutionCancelled,
+    ExecutionSuspended,
+    InvalidName,
+    SerializationError,
+)
 
 T = TypeVar("T")
 
@@ -38,7 +44,7 @@ def unwinds(run: ExecutionRun, exc: BaseException) -> bool:
 def describe_error(exc: BaseException) -> dict[str, Any]:
     """What is stored about an exception (with its ``next_step`` advice, when it has one)."""
     described = {
-        "type": f"{type(exc).__module__}.{type(exc).__qualname__}",
+        "type": error_type_name(type(exc)),
         "message": str(exc),
         "traceback": "".join(traceback.format_exception(exc)),
     }
@@ -50,17 +56,36 @@ def describe_error(exc: BaseException) -> dict[str, Any]:
 
 NAME_LIMIT = 200
 KIND_LIMIT = 32
-"""The longest operation (and flow, wait) name and operation kind a store keeps: the column
-sizes in _schema.py, which PostgreSQL enforces and SQLite does not."""
+"""The longest operation (and flow, wait, artifact) name and operation kind a store keeps: the
+column sizes in _schema.py, which PostgreSQL enforces and SQLite does not."""
 
 
-def check_length(what: str, value: str, limit: int = NAME_LIMIT) -> None:
-    """Refuse ``value`` up front if the store could not record it (after the work was done)."""
-    if len(value) > limit:
-        raise ValueError(
+def check_storable(what: str, value: str, limit: int | None = NAME_LIMIT) -> None:
+    """Refuse ``value`` up front if a store could not record it (after the work was done).
+
+    The rule is the same for every store, so a flow that runs on SQLite runs on PostgreSQL:
+    at most ``limit`` characters, no NUL (PostgreSQL text cannot hold it) and no lone surrogate
+    (no store can encode it).
+    """
+    if limit is not None and len(value) > limit:
+        raise InvalidName(
             f"{what} {value[:40]!r}... is {len(value)} characters long; a store keeps at most "
             f"{limit}. Use a shorter one."
         )
+    if "\x00" in value or (not value.isascii() and not _encodable(value)):
+        raise InvalidName(
+            f"{what} {value[:80]!r} cannot be stored: it holds a NUL character or a lone "
+            "surrogate (text that is not valid Unicode, e.g. an undecodable file name). "
+            "Remove it, or decode such text with errors='replace'."
+        )
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +99,9 @@ class OperationSpec:
     cache: bool = True
 
     def __post_init__(self) -> None:
-        check_length("Operation name", self.name)
-        check_length("Operation type", self.kind, KIND_LIMIT)
+        what = "Checkpoint name" if self.kind == "checkpoint" else "Operation name"
+        check_storable(what, self.name)
+        check_storable("Operation type", self.kind, KIND_LIMIT)
 
     def backoff(self, failed_attempts: int) -> float:
         """Seconds to sleep after ``failed_attempts`` failures: exponential from retry_delay."""

@@ -27,7 +27,7 @@ from kitaru_core._answers import ANSWER_CODEC, validation_message
 from kitaru_core._fingerprint import canonical_json, digest
 from kitaru_core._oplog import make_op_id
 from kitaru_core._records import OperationRecord, WaitRecord
-from kitaru_core._runtime import check_length
+from kitaru_core._runtime import check_storable
 from kitaru_core.errors import (
     ExecutionSuspended,
     InvalidWaitAnswer,
@@ -114,7 +114,9 @@ def identify(
             "kitaru.wait() must be called while a @flow runs: a wait suspends an execution."
         )
     name = name or "wait"
-    check_length("Wait name", name)
+    check_storable("Wait name", name)
+    if question is not None:
+        check_storable("Wait question", question, limit=None)
     adapter, json_schema = _adapter(schema)
     inputs: dict[str, Any] = {"question": question, "schema": json_schema}
     scope = _context.current_operation()

@@ -72,6 +72,18 @@ class SerializationError(KitaruError, TypeError):
     code = "serialization"
 
 
+class FingerprintError(KitaruError, TypeError):
+    """An argument cannot be given an identity that is the same in every process; nothing ran."""
+
+    code = "fingerprint"
+
+
+class InvalidName(KitaruError, ValueError):
+    """A name (of a flow, operation, wait or artifact) or a wait question no store can hold."""
+
+    code = "invalid_name"
+
+
 class InvalidExecutionState(KitaruError):
     """The execution is not in a state that allows the requested action."""
 

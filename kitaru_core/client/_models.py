@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from kitaru_core._config import Settings
+from kitaru_core._error_names import public_error
 from kitaru_core._handle import raise_for_record
 from kitaru_core._records import ArtifactRecord, ExecutionRecord, OperationRecord
 from kitaru_core._store import Store
@@ -48,7 +49,8 @@ def fold_operations(
 ) -> list[OperationInfo]:
     """Group attempt rows by operation id, in the order operations first appeared.
 
-    ``reused_ops`` are the operations the latest finished run returned from the record.
+    ``reused_ops`` are the operations the latest finished run returned from the record. A
+    reused operation shows 0 attempts, whether a resume or a replay reused it.
     """
     grouped: dict[str, list[OperationRecord]] = {}
     for record in records:
@@ -57,19 +59,20 @@ def fold_operations(
     for op_id, attempts in grouped.items():
         final = next((a for a in attempts if a.status == "completed"), attempts[-1])
         ran = [a for a in attempts if a.reused_from is None]
+        reused = final.reused_from is not None or op_id in reused_ops
         infos.append(
             OperationInfo(
                 op_id=op_id,
                 name=final.name,
                 kind=final.kind,
                 status=final.status,
-                attempts=len(ran),
+                attempts=0 if reused else len(ran),  # the latest run did not run it
                 duration=final.ended_at - final.started_at,
-                reused=final.reused_from is not None or op_id in reused_ops,
+                reused=reused,
                 started_at=attempts[0].started_at,
                 ended_at=final.ended_at,
                 reused_from=final.reused_from,
-                error=final.error,
+                error=public_error(final.error),
                 metadata=final.metadata,
                 input_text=final.input_text,
                 model=final.model,
@@ -93,7 +96,7 @@ class Execution:
         self.exec_id = record.exec_id
         self.flow_name = record.flow_name
         self.status = record.status
-        self.error = record.error
+        self.error = public_error(record.error)
         self.original_exec_id = record.original_exec_id
         self.replay_from = record.replay_from
         self.created_at = record.created_at

@@ -66,7 +66,7 @@ def test_unserializable_output_fails_that_checkpoint_naming_it_and_the_type(kind
     [execution] = client.executions.list()
     assert execution.status == "failed"
     assert execution.error is not None
-    assert execution.error["type"] == "kitaru_core.errors.SerializationError"
+    assert execution.error["type"] == "kitaru.SerializationError"
     assert "make_unstorable" in execution.error["message"]
     summary = [(op.name, op.status) for op in execution.operations]
     assert summary == [("fine", "completed"), ("make_unstorable", "failed")]

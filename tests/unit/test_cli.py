@@ -277,7 +277,7 @@ def test_retry_after_fixing_the_cause_reruns_only_the_failed_checkpoint() -> Non
     assert data["status"] == "completed"
     assert data["run_count"] == 2
     ops = {op["name"]: op for op in data["operations"]}
-    assert ops["plan"]["reused"] is True and ops["plan"]["attempts"] == 1
+    assert ops["plan"]["reused"] is True and ops["plan"]["attempts"] == 0
     assert ops["fetch"]["reused"] is False and ops["fetch"]["attempts"] == 2
     assert ops["draft"]["reused"] is False
 

@@ -242,7 +242,7 @@ def test_retry_after_the_cause_is_removed_reruns_only_the_failed_checkpoint() ->
     assert (execution.status, execution.run_count) == ("completed", 2)
     summary = [(op.name, op.status, op.attempts, op.reused) for op in execution.operations]
     assert summary == [
-        ("fetch", "completed", 1, True),
+        ("fetch", "completed", 0, True),  # reused: this run did not run it
         ("fragile", "completed", 2, False),
         ("publish", "completed", 1, False),
     ]
