@@ -30,6 +30,8 @@ from kitaru_core.errors import (
     NotAKitaruStore,
     SerializationError,
     StoreError,
+    StoreReadOnly,
+    StoreUnavailable,
     WaitAborted,
     WaitNotFound,
 )
@@ -94,6 +96,8 @@ __all__ = [
     "NotAKitaruStore",
     "SerializationError",
     "StoreError",
+    "StoreReadOnly",
+    "StoreUnavailable",
     "WaitAborted",
     "WaitInfo",
     "WaitNotFound",
