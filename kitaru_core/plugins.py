@@ -15,8 +15,8 @@ import pluggy
 from kitaru_core import hookspecs
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
-    "kitaru_core._builtin_serializers",
-    "kitaru_core._builtin_stores",
+    "kitaru_core.store._builtin_serializers",
+    "kitaru_core.store._builtin_stores",
 )
 
 
@@ -116,6 +116,6 @@ def unregister_plugin(name: str) -> None:
 
 
 def _invalidate_caches() -> None:
-    from kitaru_core import _serialization
+    from kitaru_core.store import _serialization
 
     _serialization.reset_registry()

@@ -79,8 +79,8 @@ def status_command(as_json: JsonFlag = False) -> None:
 
 
 def _count_by_status(settings: Any) -> dict[str, int]:
-    from kitaru_core._backends import current_store
-    from kitaru_core._records import EXECUTION_STATUSES
+    from kitaru_core.store._backends import current_store
+    from kitaru_core.store._records import EXECUTION_STATUSES
 
     counts = current_store(settings).count_executions()
     return {status: counts.get(status, 0) for status in EXECUTION_STATUSES}

@@ -8,10 +8,10 @@ from functools import cached_property
 from typing import Any
 
 from kitaru_core._config import Settings
-from kitaru_core._handle import raise_for_record
-from kitaru_core._records import ArtifactRecord, ExecutionRecord, OperationRecord
-from kitaru_core._store import Store
-from kitaru_core._values import decode, decode_arguments
+from kitaru_core.client._handle import raise_for_record
+from kitaru_core.store._records import ArtifactRecord, ExecutionRecord, OperationRecord
+from kitaru_core.store._store import Store
+from kitaru_core.store._values import decode, decode_arguments
 
 
 @dataclass
@@ -162,7 +162,7 @@ class Execution:
 
     def lineage(self) -> list[Execution]:
         """This execution and the executions it was replayed from, newest first."""
-        from kitaru_core._replay import lineage
+        from kitaru_core.replay._replay import lineage
 
         chain = lineage(self._store, self.exec_id)
         return [Execution(record, self._store, self._settings) for record in chain]

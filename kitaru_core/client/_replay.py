@@ -6,10 +6,10 @@ import builtins
 from typing import TYPE_CHECKING, Any
 
 from kitaru_core._config import Settings
-from kitaru_core._store import Store
+from kitaru_core.store._store import Store
 
 if TYPE_CHECKING:
-    from kitaru_core._handle import FlowHandle
+    from kitaru_core.client._handle import FlowHandle
     from kitaru_core.client._models import Execution
 
 
@@ -33,8 +33,8 @@ class ReplayMixin:
         ``arg.NAME`` to a flow argument; ``flow_kwargs`` change flow arguments too. Bad input
         raises :class:`InvalidReplay` before anything runs.
         """
-        from kitaru_core._code import load_flow
-        from kitaru_core._replay import ReplayRequest, start_replay
+        from kitaru_core.engine._code import load_flow
+        from kitaru_core.replay._replay import ReplayRequest, start_replay
 
         flow = load_flow(self._store.get_execution(exec_id))
         request = ReplayRequest(exec_id, from_, dict(overrides or {}), flow_kwargs)
@@ -47,8 +47,8 @@ class ReplayMixin:
 
     def lineage(self, exec_id: str) -> builtins.list[Execution]:
         """``exec_id`` and the executions it was replayed from, newest first."""
-        from kitaru_core._replay import lineage
         from kitaru_core.client._models import Execution
+        from kitaru_core.replay._replay import lineage
 
         return [
             Execution(record, self._store, self._settings)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from kitaru_core._schema_types import adapter_for, normalize
+from kitaru_core.waits._schema_types import adapter_for, normalize
 
 
 class Line(BaseModel):
