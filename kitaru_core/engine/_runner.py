@@ -12,6 +12,7 @@ from kitaru_core.engine import _capture, _context
 from kitaru_core.engine._code import load_flow
 from kitaru_core.engine._lease import LEASE_SECONDS, leases, my_owner_id, owner_alive
 from kitaru_core.engine._oplog import OperationLog
+from kitaru_core.engine._replay_plan import inherited_records
 from kitaru_core.engine._runtime import ExecutionRun, describe_error, unwinds
 from kitaru_core.errors import ExecutionBusy, ExecutionSuspended, InvalidExecutionState
 from kitaru_core.store._backends import current_store
@@ -121,8 +122,6 @@ def claim_execution(
     record = store.get_execution(exec_id)
     inherited = None
     if record.replay_plan:
-        from kitaru_core.replay._replay import inherited_records
-
         inherited = inherited_records(store, record.replay_plan)
     records = store.load_operations(exec_id)
     log = OperationLog(records, inherited)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from kitaru_core.engine import _cancel, _context
 from kitaru_core.engine._fingerprint import canonical_json, digest
 from kitaru_core.engine._oplog import make_op_id
+from kitaru_core.engine._replay_plan import OVERRIDE_MARK, preset_answer
 from kitaru_core.engine._runtime import check_length
 from kitaru_core.errors import (
     ExecutionSuspended,
@@ -227,8 +228,6 @@ def reused(call: WaitCall) -> tuple[bool, Any]:
         return True, call.validate(call.run.reuse(recorded))
     if not call.run.record.replay_plan:
         return False, None
-    from kitaru_core.replay._replay import OVERRIDE_MARK, preset_answer
-
     found, answer = preset_answer(call.run.record.replay_plan, call.name)
     if not found:
         return False, None

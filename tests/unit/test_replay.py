@@ -11,8 +11,8 @@ import pytest
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
+from kitaru_core.engine._replay_plan import OVERRIDE_MARK
 from kitaru_core.errors import InvalidReplay
-from kitaru_core.replay._replay import OVERRIDE_MARK
 
 calls: Counter[str] = Counter()
 knobs: dict[str, Any] = {}
