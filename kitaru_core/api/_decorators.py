@@ -38,6 +38,7 @@ class Checkpoint(Generic[P, R]):
         type: str | None = None,
         cache: bool = True,
     ) -> None:
+        # lazy: keeps import kitaru fast
         from kitaru_core.engine._fingerprint import ArgumentBinder
         from kitaru_core.engine._runtime import OperationSpec
 
@@ -68,6 +69,7 @@ class Checkpoint(Generic[P, R]):
         run = _context.current_run()
         if run is None or _context.current_operation() is not None:
             return self.func(*args, **kwargs)
+        # lazy: keeps import kitaru fast
         from kitaru_core.engine._fingerprint import fingerprint_call
         from kitaru_core.engine._runtime import arun_operation, run_operation
 
@@ -94,6 +96,7 @@ class Flow(Generic[P, R]):
         stack: str | None = None,
         retries: int = 0,
     ) -> None:
+        # lazy: keeps import kitaru fast
         from kitaru_core.engine._code import locate, register_flow
         from kitaru_core.engine._runtime import check_length
 
@@ -134,18 +137,22 @@ class Flow(Generic[P, R]):
         """Start an execution; returns a FlowHandle (a coroutine of one for async flows)."""
         if self.is_async:
             return self._run_async(*args, **kwargs)
+        # lazy: keeps import kitaru fast
+        from kitaru_core.client._handle import FlowHandle
         from kitaru_core.engine._runner import create_execution, execute, settings_for
 
         arguments = self.bind(*args, **kwargs)
         run = create_execution(self, arguments, settings=settings_for(self))
-        return execute(self, run, arguments)
+        return FlowHandle.of(execute(self, run, arguments))
 
     async def _run_async(self, *args: Any, **kwargs: Any) -> Any:
+        # lazy: keeps import kitaru fast
+        from kitaru_core.client._handle import FlowHandle
         from kitaru_core.engine._runner import aexecute, create_execution, settings_for
 
         arguments = self.bind(*args, **kwargs)
         run = create_execution(self, arguments, settings=settings_for(self))
-        return await aexecute(self, run, arguments)
+        return FlowHandle.of(await aexecute(self, run, arguments))
 
     def replay(
         self,
@@ -160,13 +167,12 @@ class Flow(Generic[P, R]):
         ``flow_kwargs`` change flow arguments. Returns a FlowHandle (a coroutine of one for
         async flows). See docs/guides/replay.md.
         """
-        from kitaru_core.engine._runner import settings_for
-        from kitaru_core.replay._replay import ReplayRequest, start_replay
-        from kitaru_core.store._backends import current_store
+        # lazy: keeps import kitaru fast
+        from kitaru_core.client._handle import FlowHandle
+        from kitaru_core.replay._replay import replay_flow
 
-        settings = settings_for(self)
-        request = ReplayRequest(exec_id, from_, dict(overrides or {}), flow_kwargs)
-        return start_replay(self, request, store=current_store(settings), settings=settings)
+        started = replay_flow(self, exec_id, from_, overrides, flow_kwargs)
+        return FlowHandle.of_async(started) if self.is_async else FlowHandle.of(started)
 
 
 @overload

@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable
+from typing import Any
 
 from kitaru_core._config import Settings
+from kitaru_core.client._models import Execution
+from kitaru_core.engine._runner import LocalOutcome, Ran
 from kitaru_core.errors import (
     ExecutionCancelled,
     ExecutionFailed,
     ExecutionSuspended,
-    KitaruError,
 )
 from kitaru_core.store._records import FINISHED_STATUSES
 from kitaru_core.store._store import Store
 
-if TYPE_CHECKING:
-    from kitaru_core.client import Execution
-
 _POLL_SECONDS = 0.2
-
-
-@dataclass
-class LocalOutcome:
-    """How a run in this process ended: its value, or the exception it raised."""
-
-    status: str
-    value: Any = None
-    error: BaseException | None = None
 
 
 class FlowHandle:
@@ -47,6 +36,17 @@ class FlowHandle:
         self._settings = settings
         self._outcome = outcome
 
+    @classmethod
+    def of(cls, ran: Ran) -> FlowHandle:
+        """The handle of an execution whose run in this process has just stopped."""
+        run, outcome = ran
+        return cls(run.exec_id, store=run.store, settings=run.settings, outcome=outcome)
+
+    @classmethod
+    async def of_async(cls, ran: Awaitable[Ran]) -> FlowHandle:
+        """:meth:`of` for a run of an async flow."""
+        return cls.of(await ran)
+
     def __repr__(self) -> str:
         return f"FlowHandle({self.exec_id!r}, status={self.status!r})"
 
@@ -57,8 +57,6 @@ class FlowHandle:
 
     def get(self) -> Execution:
         """The execution with its operations."""
-        from kitaru_core.client import Execution
-
         return Execution.from_record(
             self._store.get_execution(self.exec_id), self._store, self._settings
         )
@@ -90,15 +88,3 @@ class FlowHandle:
                 f"Execution {self.exec_id} was cancelled.", exec_id=self.exec_id
             )
         raise ExecutionFailed(self.exec_id, outcome.status)
-
-
-def raise_for_record(exec_id: str, status: str, error: dict[str, Any] | None) -> None:
-    """Raise the error that stands for a non-completed stored execution."""
-    if status == "waiting":
-        raise ExecutionSuspended(exec_id)
-    if status == "cancelled":
-        raise ExecutionCancelled(f"Execution {exec_id} was cancelled.", exec_id=exec_id)
-    if status == "failed":
-        message = f"{(error or {}).get('type', 'Error')}: {(error or {}).get('message', '')}"
-        raise ExecutionFailed(exec_id, message)
-    raise KitaruError(f"Execution {exec_id} is {status} and has no result yet.")

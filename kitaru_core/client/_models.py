@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from kitaru_core._config import Settings
-from kitaru_core.client._handle import raise_for_record
+from kitaru_core.errors import ExecutionCancelled, ExecutionFailed, ExecutionSuspended, KitaruError
 from kitaru_core.store._records import ArtifactRecord, ExecutionRecord, OperationRecord
 from kitaru_core.store._store import Store
 from kitaru_core.store._values import decode, decode_arguments
@@ -233,3 +233,15 @@ class Artifact:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+
+def raise_for_record(exec_id: str, status: str, error: dict[str, Any] | None) -> None:
+    """Raise the error that stands for a non-completed stored execution."""
+    if status == "waiting":
+        raise ExecutionSuspended(exec_id)
+    if status == "cancelled":
+        raise ExecutionCancelled(f"Execution {exec_id} was cancelled.", exec_id=exec_id)
+    if status == "failed":
+        message = f"{(error or {}).get('type', 'Error')}: {(error or {}).get('message', '')}"
+        raise ExecutionFailed(exec_id, message)
+    raise KitaruError(f"Execution {exec_id} is {status} and has no result yet.")

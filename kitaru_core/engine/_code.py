@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import sys
+import weakref
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kitaru_core.errors import FlowNotFound
 from kitaru_core.store._serialization import MAIN_MODULE_ALIASES, SCRIPT_MODULE
@@ -15,11 +18,36 @@ if TYPE_CHECKING:
     from kitaru_core.store._records import ExecutionRecord
 
 _flows: dict[str, Any] = {}
+_registered: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+class FlowLike(Protocol):
+    """A flow as the engine sees it (``kitaru_core.api.Flow`` is one): what the runner runs."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def func(self) -> Callable[..., Any]: ...
+    @property
+    def ref(self) -> str: ...
+    @property
+    def file(self) -> str | None: ...
+    @property
+    def code_dir(self) -> str | None: ...
+    @property
+    def stack(self) -> str | None: ...
+    @property
+    def retries(self) -> int: ...
+    @property
+    def is_async(self) -> bool: ...
+    @property
+    def signature(self) -> inspect.Signature: ...
 
 
 def register_flow(flow: Any) -> None:
     """Remember a flow object under its ``module:qualname`` reference."""
     _flows[flow.ref] = flow
+    _registered.add(flow)
 
 
 def locate(func: Any) -> tuple[str, str | None, str | None]:
@@ -69,8 +97,6 @@ def _resolve(module: Any, qualname: str) -> Any:
 
 def load_flow(record: ExecutionRecord) -> Any:
     """The flow object that ran ``record``, importing its code if needed."""
-    from kitaru_core.api._decorators import Flow
-
     module_name, _, qualname = record.flow_ref.partition(":")
     known = _flows.get(record.flow_ref)
     if known is not None and (module_name != "__main__" or _same_script(known, record)):
@@ -107,7 +133,7 @@ def load_flow(record: ExecutionRecord) -> Any:
             f"{f' ({record.flow_file})' if record.flow_file else ''}: {exc}. "
             "Run the resume from a place where that code is importable."
         ) from exc
-    if not isinstance(flow, Flow):
+    if flow not in _registered:  # only what register_flow saw (every @flow) is a flow
         raise FlowNotFound(f"{record.flow_ref!r} is not a @flow any more.")
     return flow
 

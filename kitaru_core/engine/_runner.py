@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import inspect
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kitaru_core._config import Settings, load_settings, settings_for_stack
-from kitaru_core.client._handle import FlowHandle, LocalOutcome
 from kitaru_core.engine import _capture, _context
 from kitaru_core.engine._code import load_flow
 from kitaru_core.engine._lease import LEASE_SECONDS, leases, my_owner_id, owner_alive
@@ -22,7 +22,27 @@ from kitaru_core.store._store import Store
 from kitaru_core.store._values import ARGS_CODEC, decode_arguments, encode_arguments
 
 if TYPE_CHECKING:
-    from kitaru_core.api._decorators import Flow
+    from kitaru_core.engine._code import FlowLike as Flow
+
+
+@dataclass
+class LocalOutcome:
+    """How a run in this process ended: its value, or the exception it raised."""
+
+    status: str
+    value: Any = None
+    error: BaseException | None = None
+
+
+class Ran(NamedTuple):
+    """A body run in this process that has stopped: the run, and how it ended.
+
+    ``FlowHandle.of`` (in the client) turns it into what the caller gets back.
+    """
+
+    run: ExecutionRun
+    outcome: LocalOutcome | None
+
 
 RESUMABLE = {
     "resume": ("queued", "waiting", "failed", "running"),
@@ -222,7 +242,7 @@ def _call_args(flow: Flow, arguments: dict[str, Any]) -> tuple[tuple[Any, ...], 
     return bound.args, bound.kwargs
 
 
-def execute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> FlowHandle:
+def execute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> Ran:
     """Run a sync flow body to its end (or suspension) in this thread."""
     args, kwargs = _call_args(flow, arguments)
     with _Running(run):
@@ -240,10 +260,10 @@ def execute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> FlowHan
             else:
                 outcome = _complete(run, flow, value)
             break
-    return FlowHandle(run.exec_id, store=run.store, settings=run.settings, outcome=outcome)
+    return Ran(run, outcome)
 
 
-async def aexecute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> FlowHandle:
+async def aexecute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> Ran:
     """Run an async flow body to its end (or suspension)."""
     args, kwargs = _call_args(flow, arguments)
     with _Running(run):
@@ -261,7 +281,7 @@ async def aexecute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> 
             else:
                 outcome = _complete(run, flow, value)
             break
-    return FlowHandle(run.exec_id, store=run.store, settings=run.settings, outcome=outcome)
+    return Ran(run, outcome)
 
 
 def _after_error(
@@ -275,9 +295,7 @@ def _after_error(
     return _fail(run, exc)
 
 
-def continue_execution(
-    exec_id: str, *, store: Store, settings: Settings, action: str
-) -> FlowHandle:
+def continue_execution(exec_id: str, *, store: Store, settings: Settings, action: str) -> Ran:
     """Resume or retry a stored execution in this process and wait for it to stop."""
     if store.get_execution(exec_id).is_async and _event_loop_running():
         raise InvalidExecutionState(
@@ -304,7 +322,7 @@ def _event_loop_running() -> bool:
 
 async def acontinue_execution(
     exec_id: str, *, store: Store, settings: Settings, action: str
-) -> FlowHandle:
+) -> Ran:
     """:func:`continue_execution` from async code; sync flows run in a worker thread."""
     import asyncio
     import contextvars

@@ -23,13 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 from kitaru_core._config import Settings
 from kitaru_core.engine._replay_plan import inherited_records
+from kitaru_core.engine._runner import aexecute, create_execution, execute, settings_for
 from kitaru_core.errors import InvalidReplay, InvalidWaitAnswer
+from kitaru_core.store._backends import current_store
 from kitaru_core.store._records import ExecutionRecord, OperationRecord, WaitRecord
 from kitaru_core.store._store import Store
 from kitaru_core.store._values import decode_arguments, encode
 
 if TYPE_CHECKING:
-    from kitaru_core.api._decorators import Flow
+    from kitaru_core.engine._code import FlowLike as Flow
 
 OVERRIDE_KINDS = ("checkpoint", "wait", "arg")
 
@@ -283,10 +285,8 @@ def lineage(store: Store, exec_id: str) -> list[ExecutionRecord]:
 def start_replay(flow: Flow, request: ReplayRequest, *, store: Store, settings: Settings) -> Any:
     """Check ``request``, create the replay execution and run it here.
 
-    Returns a FlowHandle, or for an async flow a coroutine that gives one.
+    Returns the stopped run (``Ran``), or for an async flow a coroutine that gives one.
     """
-    from kitaru_core.engine._runner import aexecute, create_execution, execute
-
     plan, arguments = plan_replay(flow, request, store=store, settings=settings)
     run = create_execution(
         flow,
@@ -300,3 +300,16 @@ def start_replay(flow: Flow, request: ReplayRequest, *, store: Store, settings: 
     if flow.is_async:
         return aexecute(flow, run, arguments)
     return execute(flow, run, arguments)
+
+
+def replay_flow(
+    flow: Flow,
+    exec_id: str,
+    from_: str | None,
+    overrides: dict[str, Any] | None,
+    flow_kwargs: dict[str, Any],
+) -> Any:
+    """``Flow.replay``: replay ``exec_id`` with ``flow``'s stack; see :func:`start_replay`."""
+    settings = settings_for(flow)
+    request = ReplayRequest(exec_id, from_, dict(overrides or {}), flow_kwargs)
+    return start_replay(flow, request, store=current_store(settings), settings=settings)
