@@ -46,7 +46,7 @@ def list_waits(
     if not waits:
         console().print(plain(f"Execution {exec_id} has no {'' if show_all else 'pending '}waits."))
         return
-    from kitaru_core.waits._prompt import describe_schema
+    from kitaru_core.waits._answers import describe_schema
 
     rows = table("NAME", "STATUS", "QUESTION", "EXPECTS", "ASKED", "ANSWER", "WAIT ID")
     for w in waits:
@@ -77,7 +77,8 @@ def interactive() -> bool:
 def _ask(target: WaitInfo) -> Any:
     """Prompt on the terminal until the answer is valid, then store it."""
     from kitaru_core.errors import InvalidWaitAnswer
-    from kitaru_core.waits._prompt import describe_schema, parse_answer
+    from kitaru_core.waits._answers import describe_schema
+    from kitaru_core.waits._prompt import parse_answer
 
     api = open_client().executions
     out = console(stderr=True)

@@ -69,9 +69,27 @@ def select_wait(store: Store, exec_id: str, wait: str | None) -> WaitRecord:
     return open_matches[0]
 
 
+def describe_schema(schema: dict[str, Any] | None) -> str:
+    """A short human description of what a JSON schema accepts."""
+    if not schema:
+        return "any JSON value"
+    if "enum" in schema:
+        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+    kind = schema.get("type")
+    if kind == "object" and schema.get("properties"):
+        required = set(schema.get("required", []))
+        fields = ", ".join(
+            f"{name}{'' if name in required else '?'}" for name in schema["properties"]
+        )
+        return f"a JSON object with {fields}"
+    if isinstance(kind, str):
+        return {"boolean": "true or false", "string": "text"}.get(kind, f"a JSON {kind}")
+    return schema.get("title", "a JSON value")
+
+
 def validate_answer(row: WaitRecord, value: Any) -> Any:
     """``value`` checked against the wait's stored JSON schema, as plain JSON data."""
-    from kitaru_core.waits._prompt import describe_schema
+    # lazy: keeps import kitaru_core.client (and so the CLI) fast: the validators need pydantic
     from kitaru_core.waits._schema_types import adapter_for, normalize
 
     try:

@@ -8,26 +8,10 @@ import select
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from kitaru_core.waits._answers import ANSWER_CODEC, describe_schema, validation_message
+
 if TYPE_CHECKING:
     from kitaru_core.waits._waits import WaitCall
-
-
-def describe_schema(schema: dict[str, Any] | None) -> str:
-    """A short human description of what a JSON schema accepts."""
-    if not schema:
-        return "any JSON value"
-    if "enum" in schema:
-        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
-    kind = schema.get("type")
-    if kind == "object" and schema.get("properties"):
-        required = set(schema.get("required", []))
-        fields = ", ".join(
-            f"{name}{'' if name in required else '?'}" for name in schema["properties"]
-        )
-        return f"a JSON object with {fields}"
-    if isinstance(kind, str):
-        return {"boolean": "true or false", "string": "text"}.get(kind, f"a JSON {kind}")
-    return schema.get("title", "a JSON value")
 
 
 def parse_answer(text: str) -> Any:
@@ -36,6 +20,17 @@ def parse_answer(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def store_answer(call: WaitCall, answer: Any) -> None:
+    """Store an answer given in this process (on the terminal); first answer wins."""
+    call.run.store.answer_wait(
+        call.run.exec_id,
+        call.op_id,
+        status="answered",
+        value_codec=ANSWER_CODEC,
+        value=json.dumps(answer).encode(),
+    )
 
 
 class Terminal:
@@ -75,8 +70,6 @@ class Terminal:
 
     def ask(self, seconds: float) -> None:
         """Read one typed line within ``seconds``; a valid answer is stored as the wait's answer."""
-        from kitaru_core.waits._waits import store_answer
-
         ready, _, _ = select.select([sys.stdin], [], [], seconds)
         if not ready:
             return
@@ -106,8 +99,6 @@ class Terminal:
                 error = error or exc
                 continue
             return (adapter.dump_python(value, mode="json", by_alias=True),)
-        from kitaru_core.waits._answers import validation_message
-
         reason = validation_message(error) if isinstance(error, ValueError) else error
         self._out.write(f"[kitaru] Not a valid answer: {reason}\n> ")
         self._out.flush()

@@ -34,7 +34,8 @@ from kitaru_core.errors import (
     WaitAborted,
 )
 from kitaru_core.store._records import OperationRecord, WaitRecord
-from kitaru_core.waits._answers import ANSWER_CODEC, validation_message
+from kitaru_core.waits._answers import validation_message
+from kitaru_core.waits._prompt import Terminal
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
@@ -209,17 +210,6 @@ def record_answer(
     run.write(record)
 
 
-def store_answer(call: WaitCall, answer: Any) -> None:
-    """Store an answer given in this process (on the terminal); first answer wins."""
-    call.run.store.answer_wait(
-        call.run.exec_id,
-        call.op_id,
-        status="answered",
-        value_codec=ANSWER_CODEC,
-        value=json.dumps(answer).encode(),
-    )
-
-
 def reused(call: WaitCall) -> tuple[bool, Any]:
     """``(True, value)`` when the operation log (or a replay's inheritance) has this wait, or a
     replay was given its answer (``wait.NAME`` override)."""
@@ -296,8 +286,6 @@ def wait(
     ``KitaruClient().executions.input(exec_id, value)`` or ``kitaru executions input``, then
     resume. An aborted wait raises :class:`WaitAborted`.
     """
-    from kitaru_core.waits._prompt import Terminal
-
     call, settled, value = _begin(schema, name, question, metadata)
     if settled:
         return value
