@@ -6,9 +6,12 @@ import json
 import time
 from typing import Any
 
+from kitaru_core.client import KitaruClient
 from kitaru_core.engine import _context
 from kitaru_core.engine._runtime import ExecutionRun
 from kitaru_core.errors import KitaruError
+from kitaru_core.store._ids import new_artifact_id
+from kitaru_core.store._records import ArtifactRecord
 
 
 def _require_run(what: str) -> ExecutionRun:
@@ -64,9 +67,6 @@ def save(name: str, value: Any) -> str:
     or in one operation), so a resumed run that saves the same value again gets the version it
     saved before instead of a duplicate.
     """
-    from kitaru_core.store._ids import new_artifact_id
-    from kitaru_core.store._records import ArtifactRecord
-
     run = _require_run("save")
     stored = run.encode(value, what=f"Artifact {name!r}")
     scope = _context.current_operation()
@@ -92,6 +92,4 @@ def save(name: str, value: Any) -> str:
 
 def load(exec_id: str, name: str) -> Any:
     """The latest version of artifact ``name`` saved by execution ``exec_id``."""
-    from kitaru_core.client import KitaruClient
-
     return KitaruClient().artifacts.latest(exec_id, name).load()

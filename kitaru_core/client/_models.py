@@ -9,6 +9,7 @@ from typing import Any
 
 from kitaru_core._config import Settings
 from kitaru_core.errors import ExecutionCancelled, ExecutionFailed, ExecutionSuspended, KitaruError
+from kitaru_core.replay._replay import lineage
 from kitaru_core.store._records import ArtifactRecord, ExecutionRecord, OperationRecord
 from kitaru_core.store._store import Store
 from kitaru_core.store._values import decode, decode_arguments
@@ -162,8 +163,6 @@ class Execution:
 
     def lineage(self) -> list[Execution]:
         """This execution and the executions it was replayed from, newest first."""
-        from kitaru_core.replay._replay import lineage
-
         chain = lineage(self._store, self.exec_id)
         return [Execution(record, self._store, self._settings) for record in chain]
 

@@ -9,6 +9,8 @@ from typing import Any
 from kitaru_core._config import Settings
 from kitaru_core.store._records import WaitRecord
 from kitaru_core.store._store import Store
+from kitaru_core.waits._answers import abort, answer, pending
+from kitaru_core.waits._waits import answer_value
 
 
 @dataclass
@@ -29,8 +31,6 @@ class WaitInfo:
     @classmethod
     def from_record(cls, row: WaitRecord) -> WaitInfo:
         """Wrap a stored wait row (its answer decoded)."""
-        from kitaru_core.waits._waits import answer_value
-
         return cls(
             exec_id=row.exec_id,
             wait_id=row.wait_id,
@@ -62,8 +62,6 @@ class WaitsMixin:
 
     def pending_waits(self, exec_id: str) -> builtins.list[WaitInfo]:
         """Waits of ``exec_id`` that still need an answer, oldest first."""
-        from kitaru_core.waits._answers import pending
-
         return [WaitInfo.from_record(row) for row in pending(self._store, exec_id)]
 
     def waits(self, exec_id: str) -> builtins.list[WaitInfo]:
@@ -79,8 +77,6 @@ class WaitsMixin:
         :class:`InvalidExecutionState`. A ``waiting`` execution becomes ``queued``: continue it
         with :meth:`resume`.
         """
-        from kitaru_core.waits._answers import answer
-
         return WaitInfo.from_record(answer(self._store, exec_id, value, wait))
 
     def abort_wait(
@@ -88,6 +84,4 @@ class WaitsMixin:
     ) -> WaitInfo:
         """Abort a pending wait: when the execution continues, ``kitaru.wait()`` raises
         :class:`WaitAborted` in the flow."""
-        from kitaru_core.waits._answers import abort
-
         return WaitInfo.from_record(abort(self._store, exec_id, wait, reason))

@@ -15,6 +15,7 @@ from kitaru_core.engine._oplog import OperationLog
 from kitaru_core.engine._replay_plan import inherited_records
 from kitaru_core.engine._runtime import ExecutionRun, describe_error, unwinds
 from kitaru_core.errors import ExecutionBusy, ExecutionSuspended, InvalidExecutionState
+from kitaru_core.plugins import get_plugin_manager
 from kitaru_core.store._backends import current_store
 from kitaru_core.store._ids import new_exec_id
 from kitaru_core.store._records import ExecutionRecord, OperationRecord
@@ -185,8 +186,6 @@ def _finish(run: ExecutionRun, status: str, **fields: Any) -> None:
 
 
 def _emit_execution(event: str, run: ExecutionRun) -> None:
-    from kitaru_core.plugins import get_plugin_manager
-
     hook = get_plugin_manager().hook.on_execution_event
     if hook.get_hookimpls():
         hook(event=event, execution=run.record)
@@ -210,12 +209,21 @@ def _unwind(run: ExecutionRun, exc: BaseException) -> LocalOutcome:
     if isinstance(exc, ExecutionSuspended):
         _finish(run, "waiting")
         if exc.wait_id is not None:  # answered while this process gave up on it: queue again
-            from kitaru_core.waits._answers import requeue_if_answered
-
             requeue_if_answered(run.store, run.exec_id, exc.wait_id)
         return LocalOutcome("waiting", error=exc)
     _finish(run, "cancelled")
     return LocalOutcome("cancelled", error=exc)
+
+
+def requeue_if_answered(store: Store, exec_id: str, wait_id: str | None) -> None:
+    """Queue an execution that just suspended on a wait that was answered meanwhile."""
+    if wait_id is None:
+        return
+    for row in store.get_waits(exec_id):
+        if row.wait_id == wait_id and row.status != "pending":
+            store.transition(
+                exec_id, to="queued", from_statuses=("waiting",), updated_at=time.time()
+            )
 
 
 class _Running:

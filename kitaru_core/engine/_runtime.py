@@ -13,6 +13,7 @@ from kitaru_core._config import Settings
 from kitaru_core.engine import _cancel, _context
 from kitaru_core.engine._oplog import OperationLog
 from kitaru_core.errors import ExecutionCancelled, ExecutionSuspended, SerializationError
+from kitaru_core.plugins import get_plugin_manager
 from kitaru_core.store._records import ExecutionRecord, LogRecord, OperationRecord
 from kitaru_core.store._store import Store
 from kitaru_core.store._values import StoredValue, decode, encode
@@ -258,8 +259,6 @@ class ExecutionRun:
 
 
 def _emit_operation(event: str, record: OperationRecord) -> None:
-    from kitaru_core.plugins import get_plugin_manager
-
     hook = get_plugin_manager().hook.on_operation_event
     if hook.get_hookimpls():
         hook(event=event, operation=record)
@@ -267,8 +266,6 @@ def _emit_operation(event: str, record: OperationRecord) -> None:
 
 def _operation_observers() -> Callable[[str, OperationRecord], None] | None:
     """:func:`_emit_operation`, or None when no plugin observes operations (checked per run)."""
-    from kitaru_core.plugins import get_plugin_manager
-
     return _emit_operation if get_plugin_manager().hook.on_operation_event.get_hookimpls() else None
 
 

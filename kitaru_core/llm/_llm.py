@@ -14,8 +14,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from kitaru_core._config import load_settings
 from kitaru_core.engine import _context
+from kitaru_core.engine._fingerprint import canonical_json, digest
+from kitaru_core.engine._runtime import OperationSpec, arun_operation, run_operation
 from kitaru_core.errors import ConfigurationError, MissingExtraError
+from kitaru_core.plugins import get_plugin_manager
 
 T = TypeVar("T")
 
@@ -84,8 +88,6 @@ def scrub(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def resolve_model(model: str | None) -> str:
     """The model name behind an alias (``kitaru.configure(models=...)``, the config file)."""
-    from kitaru_core._config import load_settings
-
     models = load_settings().models
     name = model if model is not None else models.get(DEFAULT_ALIAS)
     if not name:
@@ -116,8 +118,6 @@ def chat_messages(prompt_or_messages: Any, system: str | None) -> list[dict[str,
 
 def get_backend() -> LLMBackend:
     """The backend from the ``llm_backend`` hook (the ``litellm`` adapter by default)."""
-    from kitaru_core.plugins import get_plugin_manager
-
     backend = get_plugin_manager().hook.llm_backend()
     if backend is None:
         raise MissingExtraError("litellm", "litellm")
@@ -164,8 +164,6 @@ def note_usage(
 
 
 def _identity(inputs: Mapping[str, Any]) -> tuple[str, str]:
-    from kitaru_core.engine._fingerprint import canonical_json, digest
-
     text = canonical_json(dict(inputs))
     return digest(text), text
 
@@ -187,7 +185,6 @@ def record_model_call(
         value, usage = call()
         note_usage(usage, standalone=False, prompt=prompt, response=value)
         return value
-    from kitaru_core.engine._runtime import OperationSpec, run_operation
 
     def body() -> T:
         value, usage = call()
@@ -211,7 +208,6 @@ async def arecord_model_call(
         value, usage = await call()
         note_usage(usage, standalone=False, prompt=prompt, response=value)
         return value
-    from kitaru_core.engine._runtime import OperationSpec, arun_operation
 
     async def body() -> T:
         value, usage = await call()

@@ -29,6 +29,7 @@ from kitaru_core.store._backends import current_store
 from kitaru_core.store._records import ExecutionRecord, OperationRecord, WaitRecord
 from kitaru_core.store._store import Store
 from kitaru_core.store._values import decode_arguments, encode
+from kitaru_core.waits._answers import validate_answer, validation_message
 
 if TYPE_CHECKING:
     from kitaru_core.engine._code import FlowLike as Flow
@@ -157,8 +158,6 @@ def _encode_override(
 
 
 def _answer(store: Store, op: SourceOperation, value: Any, exec_id: str) -> Any:
-    from kitaru_core.waits._answers import validate_answer
-
     row = op.wait or WaitRecord(exec_id, op.op_id, op.name, "answered", 0.0)
     row.schema = _wait_schema(store, op)
     try:
@@ -188,8 +187,6 @@ def _check_arguments(flow: Flow, changes: dict[str, Any]) -> dict[str, Any]:
             checked[name] = value
             continue
         from pydantic import TypeAdapter
-
-        from kitaru_core.waits._answers import validation_message
 
         try:
             checked[name] = TypeAdapter(hint).validate_python(value)

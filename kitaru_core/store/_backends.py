@@ -7,6 +7,7 @@ from typing import Any
 
 from kitaru_core._config import Settings, load_settings
 from kitaru_core.errors import ConfigurationError
+from kitaru_core.plugins import get_plugin_manager
 from kitaru_core.store._store import Store
 
 _lock = threading.Lock()
@@ -22,8 +23,6 @@ def open_store(url: str, durability: str = "process") -> Store:
         with _lock:
             store = _stores.get(key)
             if store is None:
-                from kitaru_core.plugins import get_plugin_manager
-
                 store = get_plugin_manager().hook.resolve_store(url=url, durability=durability)
                 if store is None:
                     raise ConfigurationError(
@@ -38,8 +37,6 @@ def open_blob_store(url: str) -> Any:
     """The artifact store for ``url`` (``resolve_artifact_store`` hook), cached."""
     blobs = _blob_stores.get(url)
     if blobs is None:
-        from kitaru_core.plugins import get_plugin_manager
-
         blobs = get_plugin_manager().hook.resolve_artifact_store(url=url)
         if blobs is None:
             raise ConfigurationError(f"No plugin handles the artifact URL {url!r}.")

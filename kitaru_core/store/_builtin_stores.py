@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kitaru_core.errors import MissingExtraError
 from kitaru_core.hookspecs import hookimpl
 
 SQL_SCHEMES = ("sqlite", "postgresql")
@@ -14,6 +15,7 @@ def resolve_store(url: str, durability: str) -> Any:
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if scheme not in SQL_SCHEMES:
         return None
+    # lazy: keeps import kitaru and the CLI fast (SQLAlchemy loads when a store is opened)
     from kitaru_core.store._sql_store import SqlStore
 
     return SqlStore(url, durability=durability)
@@ -25,9 +27,8 @@ def resolve_artifact_store(url: str) -> Any:
         import importlib.util
 
         if importlib.util.find_spec("s3fs") is None:
-            from kitaru_core.errors import MissingExtraError
-
             raise MissingExtraError("s3", "s3fs")
+    # lazy: keeps import kitaru and the CLI fast (fsspec loads when an artifact store opens)
     from kitaru_core.store._artifacts import BlobStore
 
     return BlobStore(url)

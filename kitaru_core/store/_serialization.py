@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 from kitaru_core.errors import SerializationError
+from kitaru_core.plugins import get_plugin_manager, on_change
 
 
 @runtime_checkable
@@ -129,8 +130,6 @@ def get_registry() -> SerializerRegistry:
     """The registry built from every plugin's ``register_serializers`` hook."""
     global _registry
     if _registry is None:
-        from kitaru_core.plugins import get_plugin_manager
-
         found: list[Serializer] = []
         register: Callable[[Serializer], None] = found.append
         get_plugin_manager().hook.register_serializers(register=register)
@@ -142,3 +141,6 @@ def reset_registry() -> None:
     """Rebuild the registry on next use (after a plugin is registered)."""
     global _registry
     _registry = None
+
+
+on_change(reset_registry)

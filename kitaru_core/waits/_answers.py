@@ -145,15 +145,6 @@ def abort(
     return _close(store, select_wait(store, exec_id, wait), "aborted", reason)
 
 
-def requeue_if_answered(store: Store, exec_id: str, wait_id: str | None) -> None:
-    """Queue an execution that just suspended on a wait that was answered meanwhile."""
-    if wait_id is None:
-        return
-    for row in store.get_waits(exec_id):
-        if row.wait_id == wait_id and row.status != "pending":
-            _queue(store, exec_id)
-
-
 def cancel_pending(store: Store, exec_id: str) -> None:
     """Close the pending waits of a cancelled execution."""
     for row in store.get_waits(exec_id):
