@@ -14,10 +14,12 @@ TEST_EXTRAS = "dev,pydantic-ai,litellm"
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check."""
-    session.install("ruff==0.17.6")
+    """ruff check, ruff format --check, and the import contracts of pyproject.toml."""
+    session.install("ruff==0.17.6", "import-linter==2.17")
+    session.install("-e", ".", "--no-deps")  # lint-imports finds the packages it checks
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports")
 
 
 @nox.session

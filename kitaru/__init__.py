@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from kitaru_core._decorators import Checkpoint, Flow, checkpoint, flow
+from kitaru_core.api._decorators import Checkpoint, Flow, checkpoint, flow
 from kitaru_core.errors import (
     ArtifactCorrupted,
     ArtifactNotFound,
@@ -37,27 +37,27 @@ from kitaru_core.errors import (
 )
 
 if TYPE_CHECKING:
-    from kitaru_core._api import idempotency_key, load, log, save
     from kitaru_core._config import configure
-    from kitaru_core._handle import FlowHandle
-    from kitaru_core._llm import llm
-    from kitaru_core._waits import wait, wait_async
+    from kitaru_core.api._api import idempotency_key, load, log, save
     from kitaru_core.client import Execution, KitaruClient, WaitInfo
+    from kitaru_core.client._handle import FlowHandle
+    from kitaru_core.llm._llm import llm
+    from kitaru_core.waits._waits import wait, wait_async
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "KitaruClient": "kitaru_core.client",
     "Execution": "kitaru_core.client",
-    "FlowHandle": "kitaru_core._handle",
+    "FlowHandle": "kitaru_core.client._handle",
     "configure": "kitaru_core._config",
-    "idempotency_key": "kitaru_core._api",
-    "llm": "kitaru_core._llm",
-    "load": "kitaru_core._api",
-    "log": "kitaru_core._api",
-    "save": "kitaru_core._api",
-    "wait": "kitaru_core._waits",
-    "wait_async": "kitaru_core._waits",
+    "idempotency_key": "kitaru_core.api._api",
+    "llm": "kitaru_core.llm._llm",
+    "load": "kitaru_core.api._api",
+    "log": "kitaru_core.api._api",
+    "save": "kitaru_core.api._api",
+    "wait": "kitaru_core.waits._waits",
+    "wait_async": "kitaru_core.waits._waits",
     "WaitInfo": "kitaru_core.client",
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -15,8 +16,8 @@ import pluggy
 from kitaru_core import hookspecs
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
-    "kitaru_core._builtin_serializers",
-    "kitaru_core._builtin_stores",
+    "kitaru_core.store._builtin_serializers",
+    "kitaru_core.store._builtin_stores",
 )
 
 
@@ -43,6 +44,7 @@ class PluginInfo:
 _lock = threading.Lock()
 _manager: pluggy.PluginManager | None = None
 _infos: list[PluginInfo] = []
+_listeners: list[Callable[[], None]] = []
 
 
 def _describe(name: str, module: ModuleType, source: str) -> PluginInfo:
@@ -115,7 +117,15 @@ def unregister_plugin(name: str) -> None:
     _invalidate_caches()
 
 
-def _invalidate_caches() -> None:
-    from kitaru_core import _serialization
+def on_change(listener: Callable[[], None]) -> None:
+    """Call ``listener`` after every :func:`register_plugin` or :func:`unregister_plugin`.
 
-    _serialization.reset_registry()
+    Whatever is built from the hooks and cached (the serializer registry) resets itself this
+    way, so this module needs to know none of them.
+    """
+    _listeners.append(listener)
+
+
+def _invalidate_caches() -> None:
+    for listener in _listeners:
+        listener()

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kitaru_core import _backends, _config
+from kitaru_core import _config
+from kitaru_core.store import _backends
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

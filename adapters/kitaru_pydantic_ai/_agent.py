@@ -15,9 +15,9 @@ from pydantic_ai.models import Model
 from pydantic_ai.output import OutputDataT
 from pydantic_ai.tools import AgentDepsT
 
-from kitaru_core import _context
-from kitaru_core._fingerprint import canonical_json, digest
-from kitaru_core._runtime import OperationSpec, arun_operation
+from kitaru_core.engine import _context
+from kitaru_core.engine._fingerprint import canonical_json, digest
+from kitaru_core.engine._runtime import OperationSpec, arun_operation
 from kitaru_core.errors import KitaruError
 from kitaru_pydantic_ai import _autoflow
 from kitaru_pydantic_ai._capability import KitaruDurability

@@ -15,8 +15,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kitaru_core._decorators import Flow, flow
-from kitaru_core._runner import (
+from kitaru_core.api._decorators import Flow, flow
+from kitaru_core.engine._runner import (
     _complete,
     _fail,
     _Running,
@@ -24,9 +24,9 @@ from kitaru_core._runner import (
     create_execution,
     settings_for,
 )
-from kitaru_core._runtime import CONTROL_FLOW
-from kitaru_core._serialization import get_registry
+from kitaru_core.engine._runtime import CONTROL_FLOW
 from kitaru_core.errors import FlowNotFound, KitaruError, SerializationError
+from kitaru_core.store._serialization import get_registry
 
 if TYPE_CHECKING:
     from kitaru_pydantic_ai._agent import DurableAgent
@@ -46,7 +46,7 @@ def find_agent(name: str, origin: list[str | None]) -> DurableAgent[Any, Any]:
     if name not in _agents:
         module, file = [*origin, None, None][:2]
         if module == "__main__" and file:
-            from kitaru_core._code import _load_script
+            from kitaru_core.engine._code import _load_script
 
             _load_script(file)
         elif module and module != "__main__":

@@ -14,9 +14,9 @@ from pydantic_ai.durable_exec import (
     record_durable_unit,
 )
 
-from kitaru_core import _context
-from kitaru_core._llm import note_usage
-from kitaru_core._runtime import OperationSpec, arun_operation
+from kitaru_core.engine import _context
+from kitaru_core.engine._runtime import OperationSpec, arun_operation
+from kitaru_core.llm._llm import note_usage
 from kitaru_pydantic_ai._identity import identity, kind_of
 from kitaru_pydantic_ai._model import payload_usage
 

@@ -16,7 +16,7 @@ from pydantic_ai.durable_exec import (
 from pydantic_ai.models import Model
 from pydantic_ai.tools import AgentDepsT, RunContext
 
-from kitaru_core import _context
+from kitaru_core.engine import _context
 from kitaru_pydantic_ai._backend import KitaruOperationBackend
 
 RUN_COUNTER = "pydantic_ai.run"

@@ -20,7 +20,7 @@ from pydantic_ai.tools import RunContext, ToolDefinition
 from pydantic_ai.toolsets import ToolsetTool
 from pydantic_core import to_jsonable_python
 
-from kitaru_core._fingerprint import canonical_json, digest
+from kitaru_core.engine._fingerprint import canonical_json, digest
 
 VOLATILE_KEYS = frozenset({"timestamp", "run_id", "conversation_id"})
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic_ai.durable_exec import JSON_CODEC
 from pydantic_ai.messages import ModelMessage, ModelResponse
 
-from kitaru_core._llm import ModelUsage, note_usage
+from kitaru_core.llm._llm import ModelUsage, note_usage
 
 
 def response_cost(response: ModelResponse) -> float | None:

@@ -67,7 +67,7 @@ class RunResultSerializer:
         from pydantic import TypeAdapter
         from pydantic_ai import AgentRunResult
 
-        from kitaru_core._serialization import get_registry
+        from kitaru_core.store._serialization import get_registry
 
         result = TypeAdapter(AgentRunResult[Any]).dump_python(
             value, mode="json", exclude={"output"}
@@ -80,7 +80,7 @@ class RunResultSerializer:
         from pydantic import TypeAdapter
         from pydantic_ai import AgentRunResult
 
-        from kitaru_core._serialization import get_registry
+        from kitaru_core.store._serialization import get_registry
 
         payload = json.loads(data)
         codec, output = payload["output"]

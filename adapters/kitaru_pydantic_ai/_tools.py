@@ -25,11 +25,11 @@ from pydantic_ai.tools import (
     ToolDenied,
 )
 
-from kitaru_core import _context
-from kitaru_core._fingerprint import digest
-from kitaru_core._runtime import OperationSpec, arun_operation
-from kitaru_core._waits import wait_async
+from kitaru_core.engine import _context
+from kitaru_core.engine._fingerprint import digest
+from kitaru_core.engine._runtime import OperationSpec, arun_operation
 from kitaru_core.errors import KitaruError
+from kitaru_core.waits._waits import wait_async
 from kitaru_pydantic_ai._capability import DEFAULT_TIMEOUT
 
 

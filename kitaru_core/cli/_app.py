@@ -34,6 +34,7 @@ from typer.core import TyperGroup
 
 from kitaru_core.cli._output import print_error, print_warning
 from kitaru_core.errors import KitaruError
+from kitaru_core.plugins import get_plugin_manager
 
 COMMAND_MODULES: tuple[str, ...] = (
     "kitaru_core.cli._executions",
@@ -107,8 +108,6 @@ def create_app() -> typer.Typer:
 def load_plugin_commands(app: typer.Typer) -> None:
     """Call every ``register_commands`` hook; a failing plugin is a warning, not a broken CLI."""
     try:
-        from kitaru_core.plugins import get_plugin_manager
-
         hook = get_plugin_manager().hook.register_commands
     except Exception as exc:
         print_warning(f"Plugins could not be loaded, so their commands are missing: {exc}")

@@ -14,6 +14,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable J
 
 def open_client() -> KitaruClient:
     """The client of the active stack (imported here so ``kitaru --help`` stays fast)."""
+    # lazy: keeps kitaru --help fast (the client loads the engine and the store)
     from kitaru_core.client import KitaruClient
 
     return KitaruClient()

@@ -27,8 +27,8 @@ def doctor_command(
     Nothing is written. Exit code 1 when any check finds a problem.
     """
     from kitaru_core._config import load_settings
-    from kitaru_core._doctor import diagnose
     from kitaru_core.cli._status import hide_password
+    from kitaru_core.store._doctor import diagnose
 
     settings = load_settings()
     findings = diagnose(settings, blobs=blobs)

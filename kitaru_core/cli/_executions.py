@@ -30,6 +30,7 @@ from kitaru_core.cli._output import (
     table,
     to_jsonable,
 )
+from kitaru_core.errors import ExecutionSuspended, KitaruError
 
 if TYPE_CHECKING:
     from kitaru_core.client import Execution
@@ -127,8 +128,6 @@ def _with_result(execution: Execution) -> dict[str, Any]:
 
 def _result_fields(execution: Execution) -> dict[str, Any]:
     """``result`` (JSON form, or repr) for a completed execution; ``result_error`` if unreadable."""
-    from kitaru_core.errors import KitaruError
-
     if execution.status != "completed":
         return {"result": None}
     try:
@@ -230,8 +229,6 @@ def retry_execution(exec_id: ExecId, as_json: JsonFlag = False) -> None:
 
 def _run_here(exec_id: str, action: str, as_json: bool) -> None:
     """Resume or retry in this process, print how it ended, exit with a code for its status."""
-    from kitaru_core.errors import ExecutionSuspended
-
     api = open_client().executions
     # With --json, stdout carries only the JSON document: the flow's own output goes to stderr.
     redirect = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()

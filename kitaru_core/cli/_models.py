@@ -12,6 +12,13 @@ from typing import Annotated
 
 import typer
 
+from kitaru_core._config import (
+    config_path,
+    load_settings,
+    read_config_file,
+    reset,
+    write_config_file,
+)
 from kitaru_core.cli._common import JsonFlag
 from kitaru_core.cli._output import console, plain, print_json, table
 from kitaru_core.errors import ConfigurationError
@@ -37,8 +44,6 @@ def register_model(
     as_json: JsonFlag = False,
 ) -> None:
     """Make ALIAS stand for MODEL in kitaru.llm(model=ALIAS); 'default' is used without model=."""
-    from kitaru_core._config import config_path, read_config_file, reset, write_config_file
-
     if not ALIAS.match(alias):
         raise ConfigurationError(
             f"Model alias {alias!r} may only use letters, digits, '_', '-' and '.'; "
@@ -63,8 +68,6 @@ def register_model(
 @models_app.command("list")
 def list_models(as_json: JsonFlag = False) -> None:
     """Every model alias from the config file."""
-    from kitaru_core._config import load_settings
-
     models = load_settings().models
     if as_json:
         print_json(models)

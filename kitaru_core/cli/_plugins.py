@@ -6,6 +6,7 @@ import typer
 
 from kitaru_core.cli._common import JsonFlag
 from kitaru_core.cli._output import console, plain, print_json, table
+from kitaru_core.plugins import list_plugins
 
 
 def register(app: typer.Typer) -> None:
@@ -15,8 +16,6 @@ def register(app: typer.Typer) -> None:
 
 def plugins_command(as_json: JsonFlag = False) -> None:
     """Every plugin found (built-in and entry points), its hooks, and install hints."""
-    from kitaru_core.plugins import list_plugins
-
     plugins = list_plugins()
     if as_json:
         print_json(

@@ -28,11 +28,10 @@ from kitaru_core.cli._output import (
     status_text,
     table,
 )
+from kitaru_core.errors import ExecutionSuspended, InvalidReplay
 
 
 def _json_object(text: str | None, option: str) -> dict[str, Any]:
-    from kitaru_core.errors import InvalidReplay
-
     if text is None:
         return {}
     try:
@@ -66,8 +65,6 @@ def replay_execution(
     as_json: JsonFlag = False,
 ) -> None:
     """Run a new execution that reuses this one's operations before --from."""
-    from kitaru_core.errors import ExecutionSuspended
-
     flow_kwargs = _json_object(args, "--args")
     changes = _json_object(overrides, "--overrides")
     api = open_client().executions

@@ -7,8 +7,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import typer
 
+from kitaru_core._config import config_path, load_settings
 from kitaru_core.cli._common import JsonFlag
 from kitaru_core.cli._output import console, plain, print_error, print_json, status_text
+from kitaru_core.errors import KitaruError
+from kitaru_core.store._backends import current_store
+from kitaru_core.store._records import EXECUTION_STATUSES
 
 HIDDEN = "***"
 SECRET_QUERY_KEYS = ("password", "token", "secret", "key")
@@ -48,9 +52,6 @@ def status_command(as_json: JsonFlag = False) -> None:
 
     Exit code 1 when the store cannot be opened (the settings are still shown).
     """
-    from kitaru_core._config import config_path, load_settings
-    from kitaru_core.errors import KitaruError
-
     settings = load_settings()
     data: dict[str, Any] = {
         "version": _version(),
@@ -79,9 +80,6 @@ def status_command(as_json: JsonFlag = False) -> None:
 
 
 def _count_by_status(settings: Any) -> dict[str, int]:
-    from kitaru_core._backends import current_store
-    from kitaru_core._records import EXECUTION_STATUSES
-
     counts = current_store(settings).count_executions()
     return {status: counts.get(status, 0) for status in EXECUTION_STATUSES}
 

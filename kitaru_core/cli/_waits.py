@@ -19,6 +19,9 @@ from kitaru_core.cli._output import (
     status_text,
     table,
 )
+from kitaru_core.errors import InvalidWaitAnswer, KitaruError
+from kitaru_core.waits._answers import describe_schema, select_wait
+from kitaru_core.waits._prompt import parse_answer
 
 if TYPE_CHECKING:
     from kitaru_core.client import WaitInfo
@@ -46,8 +49,6 @@ def list_waits(
     if not waits:
         console().print(plain(f"Execution {exec_id} has no {'' if show_all else 'pending '}waits."))
         return
-    from kitaru_core._prompt import describe_schema
-
     rows = table("NAME", "STATUS", "QUESTION", "EXPECTS", "ASKED", "ANSWER", "WAIT ID")
     for w in waits:
         rows.add_row(
@@ -79,9 +80,6 @@ def interactive() -> bool:
 
 def _ask(target: WaitInfo) -> Any:
     """Prompt on the terminal until the answer is valid, then store it."""
-    from kitaru_core._prompt import describe_schema, parse_answer
-    from kitaru_core.errors import InvalidWaitAnswer
-
     api = open_client().executions
     out = console(stderr=True)
     out.print(plain(target.question or f"Input for {target.name!r}:", "bold"))
@@ -108,14 +106,11 @@ def answer_wait(
     as_json: JsonFlag = False,
 ) -> None:
     """Answer a pending wait; the answer is validated against the wait's schema."""
-    from kitaru_core._prompt import parse_answer
-    from kitaru_core.errors import KitaruError
-
     client = open_client()
     if value is not None:
         answered = client.executions.input(exec_id, parse_answer(value), wait=wait)
     elif interactive():
-        from kitaru_core._answers import select_wait
+        # lazy: keeps kitaru --help fast (the client loads the engine and the store)
         from kitaru_core.client import WaitInfo
 
         answered = _ask(WaitInfo.from_record(select_wait(client.store, exec_id, wait)))

@@ -5,17 +5,18 @@ from __future__ import annotations
 import builtins
 from dataclasses import replace
 
-from kitaru_core._answers import cancel_pending
-from kitaru_core._backends import current_store
 from kitaru_core._config import Settings, load_settings, settings_for_stack
-from kitaru_core._handle import FlowHandle
-from kitaru_core._liveness import reconcile
-from kitaru_core._records import LogRecord
-from kitaru_core._store import Store
+from kitaru_core.client._handle import FlowHandle
 from kitaru_core.client._models import Artifact, Execution
 from kitaru_core.client._replay import ReplayMixin
 from kitaru_core.client._waits import WaitsMixin
+from kitaru_core.engine._liveness import reconcile
+from kitaru_core.engine._runner import acontinue_execution, continue_execution
 from kitaru_core.errors import ArtifactNotFound, ExecutionNotFound, InvalidExecutionState
+from kitaru_core.store._backends import current_store
+from kitaru_core.store._records import LogRecord
+from kitaru_core.store._store import Store
+from kitaru_core.waits._answers import cancel_pending
 
 
 class ExecutionsAPI(WaitsMixin, ReplayMixin):
@@ -66,34 +67,30 @@ class ExecutionsAPI(WaitsMixin, ReplayMixin):
 
     def resume(self, exec_id: str) -> FlowHandle:
         """Continue a crashed, queued or answered execution here, reusing completed operations."""
-        from kitaru_core._runner import continue_execution
-
-        return continue_execution(
-            exec_id, store=self._store, settings=self._settings, action="resume"
+        return FlowHandle.of(
+            continue_execution(exec_id, store=self._store, settings=self._settings, action="resume")
         )
 
     def retry(self, exec_id: str) -> FlowHandle:
         """Run a failed execution again from the top; the failed operation runs again."""
-        from kitaru_core._runner import continue_execution
-
-        return continue_execution(
-            exec_id, store=self._store, settings=self._settings, action="retry"
+        return FlowHandle.of(
+            continue_execution(exec_id, store=self._store, settings=self._settings, action="retry")
         )
 
     async def aresume(self, exec_id: str) -> FlowHandle:
         """:meth:`resume` from async code (an async flow runs on the current event loop)."""
-        from kitaru_core._runner import acontinue_execution
-
-        return await acontinue_execution(
-            exec_id, store=self._store, settings=self._settings, action="resume"
+        return FlowHandle.of(
+            await acontinue_execution(
+                exec_id, store=self._store, settings=self._settings, action="resume"
+            )
         )
 
     async def aretry(self, exec_id: str) -> FlowHandle:
         """:meth:`retry` from async code."""
-        from kitaru_core._runner import acontinue_execution
-
-        return await acontinue_execution(
-            exec_id, store=self._store, settings=self._settings, action="retry"
+        return FlowHandle.of(
+            await acontinue_execution(
+                exec_id, store=self._store, settings=self._settings, action="retry"
+            )
         )
 
     def cancel(self, exec_id: str) -> Execution:

@@ -8,11 +8,12 @@ from functools import cached_property
 from typing import Any
 
 from kitaru_core._config import Settings
-from kitaru_core._error_names import public_error
-from kitaru_core._handle import raise_for_record
-from kitaru_core._records import ArtifactRecord, ExecutionRecord, OperationRecord
-from kitaru_core._store import Store
-from kitaru_core._values import decode, decode_arguments
+from kitaru_core.engine._error_names import public_error
+from kitaru_core.errors import ExecutionCancelled, ExecutionFailed, ExecutionSuspended, KitaruError
+from kitaru_core.replay._replay import lineage
+from kitaru_core.store._records import ArtifactRecord, ExecutionRecord, OperationRecord
+from kitaru_core.store._store import Store
+from kitaru_core.store._values import decode, decode_arguments
 
 
 @dataclass
@@ -165,8 +166,6 @@ class Execution:
 
     def lineage(self) -> list[Execution]:
         """This execution and the executions it was replayed from, newest first."""
-        from kitaru_core._replay import lineage
-
         chain = lineage(self._store, self.exec_id)
         return [Execution(record, self._store, self._settings) for record in chain]
 
@@ -236,3 +235,15 @@ class Artifact:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+
+def raise_for_record(exec_id: str, status: str, error: dict[str, Any] | None) -> None:
+    """Raise the error that stands for a non-completed stored execution."""
+    if status == "waiting":
+        raise ExecutionSuspended(exec_id)
+    if status == "cancelled":
+        raise ExecutionCancelled(f"Execution {exec_id} was cancelled.", exec_id=exec_id)
+    if status == "failed":
+        message = f"{(error or {}).get('type', 'Error')}: {(error or {}).get('message', '')}"
+        raise ExecutionFailed(exec_id, message, (error or {}).get("next_step"))
+    raise KitaruError(f"Execution {exec_id} is {status} and has no result yet.")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kitaru_core._config import Settings
-from kitaru_core._store import Store
-
-if TYPE_CHECKING:
-    from kitaru_core._handle import FlowHandle
-    from kitaru_core.client._models import Execution
+from kitaru_core.client._handle import FlowHandle
+from kitaru_core.client._models import Execution
+from kitaru_core.engine._code import load_flow
+from kitaru_core.replay._replay import ReplayRequest, lineage, start_replay
+from kitaru_core.store._store import Store
 
 
 class ReplayMixin:
@@ -33,23 +33,17 @@ class ReplayMixin:
         ``arg.NAME`` to a flow argument; ``flow_kwargs`` change flow arguments too. Bad input
         raises :class:`InvalidReplay` before anything runs.
         """
-        from kitaru_core._code import load_flow
-        from kitaru_core._replay import ReplayRequest, start_replay
-
         flow = load_flow(self._store.get_execution(exec_id))
         request = ReplayRequest(exec_id, from_, dict(overrides or {}), flow_kwargs)
         started = start_replay(flow, request, store=self._store, settings=self._settings)
         if flow.is_async:
             import asyncio
 
-            return asyncio.run(started)
-        return started
+            return FlowHandle.of(asyncio.run(started))
+        return FlowHandle.of(started)
 
     def lineage(self, exec_id: str) -> builtins.list[Execution]:
         """``exec_id`` and the executions it was replayed from, newest first."""
-        from kitaru_core._replay import lineage
-        from kitaru_core.client._models import Execution
-
         return [
             Execution(record, self._store, self._settings)
             for record in lineage(self._store, exec_id)

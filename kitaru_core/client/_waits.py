@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kitaru_core._config import Settings
-from kitaru_core._records import WaitRecord
-from kitaru_core._store import Store
+from kitaru_core.store._records import WaitRecord
+from kitaru_core.store._store import Store
+from kitaru_core.waits._answers import abort, answer, pending
+from kitaru_core.waits._waits import answer_value
 
 
 @dataclass
@@ -31,8 +33,6 @@ class WaitInfo:
     @classmethod
     def from_record(cls, row: WaitRecord) -> WaitInfo:
         """Wrap a stored wait row (its answer decoded)."""
-        from kitaru_core._waits import answer_value
-
         return cls(
             exec_id=row.exec_id,
             wait_id=row.wait_id,
@@ -65,8 +65,6 @@ class WaitsMixin:
 
     def pending_waits(self, exec_id: str) -> builtins.list[WaitInfo]:
         """Waits of ``exec_id`` that still need an answer, oldest first."""
-        from kitaru_core._answers import pending
-
         return [WaitInfo.from_record(row) for row in pending(self._store, exec_id)]
 
     def waits(self, exec_id: str) -> builtins.list[WaitInfo]:
@@ -82,8 +80,6 @@ class WaitsMixin:
         :class:`InvalidExecutionState`. A ``waiting`` execution becomes ``queued``: continue it
         with :meth:`resume`.
         """
-        from kitaru_core._answers import answer
-
         return WaitInfo.from_record(answer(self._store, exec_id, value, wait))
 
     def abort_wait(
@@ -91,6 +87,4 @@ class WaitsMixin:
     ) -> WaitInfo:
         """Abort a pending wait: when the execution continues, ``kitaru.wait()`` raises
         :class:`WaitAborted` in the flow."""
-        from kitaru_core._answers import abort
-
         return WaitInfo.from_record(abort(self._store, exec_id, wait, reason))

@@ -15,7 +15,7 @@ pytest.importorskip("litellm")
 
 import kitaru
 from kitaru.adapters.litellm import adurable_completion, durable_completion
-from kitaru_core._llm import MOCK_ENV
+from kitaru_core.llm._llm import MOCK_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL = "openai/gpt-4o-mini"

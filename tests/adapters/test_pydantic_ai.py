@@ -32,7 +32,7 @@ from pydantic_ai.models.test import TestModel
 
 import kitaru
 from kitaru.adapters.pydantic_ai import DurableAgent, KitaruAgent, KitaruDurability, hitl_tool
-from kitaru_core._serialization import get_registry
+from kitaru_core.store._serialization import get_registry
 
 SCRIPT = Path(__file__).parent / "scripts" / "research_agent.py"
 REPO_ROOT = Path(__file__).resolve().parents[2]

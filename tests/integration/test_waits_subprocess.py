@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from kitaru_core._liveness import PROCESS_DIED
 from kitaru_core.client import KitaruClient
+from kitaru_core.engine._liveness import PROCESS_DIED
 
 pytestmark = pytest.mark.slow
 

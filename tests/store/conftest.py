@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from kitaru_core import _backends
+from kitaru_core.store import _backends
 
 ADMIN_URL = os.environ.get("KITARU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from kitaru_core._migrations import HEAD_REVISION, MIGRATIONS_DIR, VERSION_TABLE
-from kitaru_core._schema import TABLE_NAMES
-from kitaru_core._sql_store import SqlStore
 from kitaru_core.errors import NotAKitaruStore
+from kitaru_core.store._migrations import HEAD_REVISION, MIGRATIONS_DIR, VERSION_TABLE
+from kitaru_core.store._schema import TABLE_NAMES
+from kitaru_core.store._sql_store import SqlStore
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,7 @@ OPENER = """
 import sys, time
 from pathlib import Path
 import sqlalchemy as sa
-from kitaru_core import _sql_store
+from kitaru_core.store import _sql_store
 
 url, prefix, marker = (sys.argv[1:] + ["", ""])[:3]
 if prefix:

@@ -19,8 +19,8 @@ import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru_core import _config
 from kitaru_core._config import load_settings
-from kitaru_core._serialization import get_registry
 from kitaru_core.errors import ArtifactCorrupted, ArtifactNotFound
+from kitaru_core.store._serialization import get_registry
 
 s3fs = pytest.importorskip("s3fs", reason="s3fs is not installed (pip install 'kitaru[s3]')")
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed")

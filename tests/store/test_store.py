@@ -18,18 +18,18 @@ import sqlalchemy as sa
 
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru_core import _config
-from kitaru_core._ids import new_artifact_id, new_exec_id
-from kitaru_core._migrations import HEAD_REVISION, VERSION_TABLE
-from kitaru_core._records import (
+from kitaru_core.errors import ArtifactNotFound, ExecutionBusy, ExecutionNotFound, StoreError
+from kitaru_core.store._ids import new_artifact_id, new_exec_id
+from kitaru_core.store._migrations import HEAD_REVISION, VERSION_TABLE
+from kitaru_core.store._records import (
     ArtifactRecord,
     ExecutionRecord,
     LogRecord,
     OperationRecord,
     WaitRecord,
 )
-from kitaru_core._schema import TABLE_NAMES
-from kitaru_core._sql_store import SqlStore
-from kitaru_core.errors import ArtifactNotFound, ExecutionBusy, ExecutionNotFound, StoreError
+from kitaru_core.store._schema import TABLE_NAMES
+from kitaru_core.store._sql_store import SqlStore
 
 
 @pytest.fixture

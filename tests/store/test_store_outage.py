@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from kitaru import KitaruClient, checkpoint, flow
-from kitaru_core import _backends, _config
+from kitaru_core import _config
 from kitaru_core.errors import StoreUnavailable
+from kitaru_core.store import _backends
 from tests.store.conftest import PostgresServer
 
 pytestmark = pytest.mark.postgres

@@ -22,7 +22,8 @@ import pytest
 
 import kitaru
 from kitaru import KitaruClient, flow
-from kitaru_core import _backends, _config
+from kitaru_core import _config
+from kitaru_core.store import _backends
 
 CHILD = textwrap.dedent(
     """

@@ -105,7 +105,7 @@ def big_flow(size: int) -> str:
 
 
 def _blob_path(value: str) -> Path:
-    from kitaru_core._serialization import get_registry
+    from kitaru_core.store._serialization import get_registry
 
     _, data = get_registry().dumps(value, what="test")
     digest = hashlib.sha256(data).hexdigest()
@@ -246,9 +246,9 @@ def test_a_flow_whose_code_is_gone_is_named_and_left_resumable(
     import sys
     import time
 
-    from kitaru_core._ids import new_exec_id
-    from kitaru_core._records import ExecutionRecord
-    from kitaru_core._values import ARGS_CODEC, encode_arguments
+    from kitaru_core.store._ids import new_exec_id
+    from kitaru_core.store._records import ExecutionRecord
+    from kitaru_core.store._values import ARGS_CODEC, encode_arguments
 
     monkeypatch.setattr(sys, "path", list(sys.path))
     module = f"kitaru_gone_{uuid.uuid4().hex[:8]}"

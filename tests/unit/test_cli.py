@@ -17,9 +17,10 @@ from typer.testing import CliRunner, Result
 
 import kitaru
 from kitaru import checkpoint, flow
-from kitaru_core import _config, _context
+from kitaru_core import _config
 from kitaru_core.cli import app, create_app
 from kitaru_core.cli._status import hide_password
+from kitaru_core.engine import _context
 from kitaru_core.errors import ExecutionCancelled, ExecutionSuspended
 from kitaru_core.hookspecs import hookimpl
 from kitaru_core.plugins import register_plugin, unregister_plugin
@@ -132,7 +133,7 @@ def test_help_lists_every_group_without_loading_the_runtime(subprocess_env: dict
         "from kitaru_core.cli import main\n"
         "sys.argv = ['kitaru', '--help']\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
-        "heavy = [m for m in ('sqlalchemy', 'kitaru_core.client', 'kitaru_core._runner')"
+        "heavy = [m for m in ('sqlalchemy', 'kitaru_core.client', 'kitaru_core.engine._runner')"
         " if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )

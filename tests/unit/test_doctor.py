@@ -12,11 +12,11 @@ from typer.testing import CliRunner, Result
 
 import kitaru
 from kitaru import flow
-from kitaru_core import _backends
 from kitaru_core._config import load_settings
-from kitaru_core._migrations import HEAD_REVISION, VERSION_TABLE
-from kitaru_core._serialization import get_registry
 from kitaru_core.cli import app
+from kitaru_core.store import _backends
+from kitaru_core.store._migrations import HEAD_REVISION, VERSION_TABLE
+from kitaru_core.store._serialization import get_registry
 
 runner = CliRunner()
 

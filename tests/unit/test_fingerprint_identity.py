@@ -17,7 +17,7 @@ import pytest
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
-from kitaru_core._fingerprint import canonical_json, digest
+from kitaru_core.engine._fingerprint import canonical_json, digest
 from kitaru_core.errors import FingerprintError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +61,7 @@ def digests_by_seed(module: str, cases: str) -> dict[str, dict[str, str]]:
     string hashes, as any two processes have."""
     script = (
         f"import json\nfrom {module} import {cases} as cases\n"
-        "from kitaru_core._fingerprint import canonical_json, digest\n"
+        "from kitaru_core.engine._fingerprint import canonical_json, digest\n"
         "def fp(value):\n"
         "    try:\n"
         "        return digest(canonical_json(value))\n"

@@ -11,8 +11,8 @@ import pytest
 
 import kitaru
 from kitaru_core import _config
-from kitaru_core._llm import LLMReply, LLMRequest, ModelUsage, resolve_model, scrub
 from kitaru_core.hookspecs import hookimpl
+from kitaru_core.llm._llm import LLMReply, LLMRequest, ModelUsage, resolve_model, scrub
 from kitaru_core.plugins import register_plugin, unregister_plugin
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

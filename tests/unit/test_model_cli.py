@@ -7,8 +7,8 @@ import json
 from typer.testing import CliRunner
 
 from kitaru_core import _config
-from kitaru_core._llm import resolve_model
 from kitaru_core.cli import create_app
+from kitaru_core.llm._llm import resolve_model
 
 runner = CliRunner()
 

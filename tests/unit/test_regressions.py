@@ -25,10 +25,10 @@ import pytest
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
-from kitaru_core import _context
-from kitaru_core._artifacts import BlobStore
-from kitaru_core._fingerprint import canonical_json
+from kitaru_core.engine import _context
+from kitaru_core.engine._fingerprint import canonical_json
 from kitaru_core.errors import ExecutionCancelled, ExecutionFailed, KitaruError
+from kitaru_core.store._artifacts import BlobStore
 
 calls: Counter[str] = Counter()
 knobs: dict[str, Any] = {}
@@ -141,7 +141,7 @@ def digests_across_hash_seeds(expression: str) -> set[str]:
     hashes differ, as in any two processes."""
     script = (
         "from tests.unit.test_regressions import *\n"
-        "from kitaru_core._fingerprint import canonical_json, digest\n"
+        "from kitaru_core.engine._fingerprint import canonical_json, digest\n"
         f"print(digest(canonical_json({expression})))"
     )
     digests = set()

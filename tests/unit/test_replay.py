@@ -11,7 +11,7 @@ import pytest
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
-from kitaru_core._replay import OVERRIDE_MARK
+from kitaru_core.engine._replay_plan import OVERRIDE_MARK
 from kitaru_core.errors import InvalidReplay
 
 calls: Counter[str] = Counter()

@@ -14,9 +14,9 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from kitaru_core._answers import validate_answer
-from kitaru_core._records import WaitRecord
 from kitaru_core.errors import InvalidWaitAnswer
+from kitaru_core.store._records import WaitRecord
+from kitaru_core.waits._answers import validate_answer
 
 
 class Colour(enum.Enum):

@@ -16,7 +16,7 @@ import pytest
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
 from kitaru_core._config import load_settings
-from kitaru_core._handle import FlowHandle
+from kitaru_core.client._handle import FlowHandle
 from kitaru_core.errors import ExecutionFailed, KitaruError
 
 calls: Counter[str] = Counter()

@@ -15,10 +15,11 @@ import pytest
 
 import kitaru
 from kitaru import KitaruClient, flow
-from kitaru_core import _backends, _config
+from kitaru_core import _config
 from kitaru_core._config import load_settings
-from kitaru_core._serialization import get_registry
 from kitaru_core.errors import ConfigurationError, StoreError, StoreReadOnly
+from kitaru_core.store import _backends
+from kitaru_core.store._serialization import get_registry
 
 # a corrupted blob is rewritten by the next writer of the same bytes ------------------------------
 

@@ -18,9 +18,9 @@ from pydantic import BaseModel, field_validator
 
 import kitaru
 from kitaru import KitaruClient, checkpoint, flow
-from kitaru_core import _cancel, _waits
-from kitaru_core._lease import my_owner_id
-from kitaru_core._liveness import PROCESS_DIED
+from kitaru_core.engine import _cancel
+from kitaru_core.engine._lease import my_owner_id
+from kitaru_core.engine._liveness import PROCESS_DIED
 from kitaru_core.errors import (
     ExecutionCancelled,
     ExecutionFailed,
@@ -31,6 +31,7 @@ from kitaru_core.errors import (
     WaitAborted,
     WaitNotFound,
 )
+from kitaru_core.waits import _waits
 
 calls: Counter[str] = Counter()
 knobs: dict[str, Any] = {}

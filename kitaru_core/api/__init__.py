@@ -1,0 +1,3 @@
+"""What flow code calls: ``@flow``, ``@checkpoint``, ``log``, ``save``, ``load``,
+``idempotency_key``.
+"""

@@ -1,0 +1,208 @@
+"""``@flow`` and ``@checkpoint``: plain calls outside a flow, durable operations inside one."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from kitaru_core.engine import _context
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_CO_COROUTINE = 0x0080
+
+
+def _is_async(func: Callable[..., Any]) -> bool:
+    code = getattr(func, "__code__", None)
+    if code is not None:
+        return bool(code.co_flags & _CO_COROUTINE)
+    # functools.partial of an async function, an object with an async __call__
+    if inspect.iscoroutinefunction(func):
+        return True
+    return not inspect.isroutine(func) and inspect.iscoroutinefunction(type(func).__call__)
+
+
+class Checkpoint(Generic[P, R]):
+    """A function whose completed result is recorded once per execution and reused on resume."""
+
+    def __init__(
+        self,
+        func: Callable[P, R],
+        *,
+        name: str | None = None,
+        retries: int = 0,
+        retry_delay: float = 1.0,
+        type: str | None = None,
+        cache: bool = True,
+    ) -> None:
+        # lazy: keeps import kitaru fast
+        from kitaru_core.engine._code import register_checkpoint
+        from kitaru_core.engine._fingerprint import ArgumentBinder
+        from kitaru_core.engine._runtime import OperationSpec
+
+        if retries < 0 or retry_delay < 0:
+            raise ValueError("@checkpoint retries and retry_delay must be zero or more.")
+        functools.update_wrapper(self, func)
+        self.func = func
+        self.name = name or func.__name__
+        self.is_async = _is_async(func)
+        self.spec = OperationSpec(
+            name=self.name,
+            kind=type or "checkpoint",
+            retries=retries,
+            retry_delay=retry_delay,
+            cache=cache,
+        )
+        self._binder = ArgumentBinder(func)
+        register_checkpoint(self)
+
+    def __repr__(self) -> str:
+        return f"<checkpoint {self.name}>"
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        return functools.partial(self.__call__, instance)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        run = _context.current_run()
+        if run is None or _context.current_operation() is not None:
+            return self.func(*args, **kwargs)
+        # lazy: keeps import kitaru fast
+        from kitaru_core.engine._fingerprint import fingerprint_call
+        from kitaru_core.engine._runtime import arun_operation, run_operation
+
+        fingerprint, text = fingerprint_call(self._binder, args, kwargs, self.name)
+        if self.is_async:
+            return arun_operation(  # type: ignore[return-value]
+                run,
+                self.spec,
+                fingerprint,
+                text,
+                lambda: self.func(*args, **kwargs),  # type: ignore[arg-type,return-value]
+            )
+        return run_operation(run, self.spec, fingerprint, text, lambda: self.func(*args, **kwargs))
+
+
+class Flow(Generic[P, R]):
+    """The durable entry point of an agent. Calling it runs an execution to its end."""
+
+    def __init__(
+        self,
+        func: Callable[P, R],
+        *,
+        name: str | None = None,
+        stack: str | None = None,
+        retries: int = 0,
+    ) -> None:
+        # lazy: keeps import kitaru fast
+        from kitaru_core.engine._code import locate, register_flow
+        from kitaru_core.engine._runtime import check_storable
+
+        if retries < 0:
+            raise ValueError("@flow retries must be zero or more.")
+        functools.update_wrapper(self, func)
+        self.func = func
+        self.name = name or func.__name__
+        check_storable("Flow name", self.name)
+        self.stack = stack
+        self.retries = retries
+        self.is_async = _is_async(func)
+        self.signature = inspect.signature(func)
+        self.ref, self.file, self.code_dir = locate(func)
+        register_flow(self)
+
+    def __repr__(self) -> str:
+        return f"<flow {self.name}>"
+
+    def bind(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The call's arguments by parameter name, defaults applied."""
+        bound = self.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return dict(bound.arguments)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        if _context.current_run() is not None:
+            return self.func(*args, **kwargs)
+        if self.is_async:
+            return self._call_async(*args, **kwargs)  # type: ignore[return-value]
+        return self.run(*args, **kwargs).wait()
+
+    async def _call_async(self, *args: Any, **kwargs: Any) -> Any:
+        handle = await self._run_async(*args, **kwargs)
+        return handle.wait()
+
+    def run(self, *args: P.args, **kwargs: P.kwargs) -> Any:
+        """Start an execution; returns a FlowHandle (a coroutine of one for async flows)."""
+        if self.is_async:
+            return self._run_async(*args, **kwargs)
+        # lazy: keeps import kitaru fast
+        from kitaru_core.client._handle import FlowHandle
+        from kitaru_core.engine._runner import create_execution, execute, settings_for
+
+        arguments = self.bind(*args, **kwargs)
+        run = create_execution(self, arguments, settings=settings_for(self))
+        return FlowHandle.of(execute(self, run, arguments))
+
+    async def _run_async(self, *args: Any, **kwargs: Any) -> Any:
+        # lazy: keeps import kitaru fast
+        from kitaru_core.client._handle import FlowHandle
+        from kitaru_core.engine._runner import aexecute, create_execution, settings_for
+
+        arguments = self.bind(*args, **kwargs)
+        run = create_execution(self, arguments, settings=settings_for(self))
+        return FlowHandle.of(await aexecute(self, run, arguments))
+
+    def replay(
+        self,
+        exec_id: str,
+        from_: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        **flow_kwargs: Any,
+    ) -> Any:
+        """Start a new execution that reuses ``exec_id``'s operations before ``from_``.
+
+        ``overrides`` maps ``checkpoint.NAME`` / ``wait.NAME`` / ``arg.NAME`` to new values;
+        ``flow_kwargs`` change flow arguments. Returns a FlowHandle (a coroutine of one for
+        async flows). See docs/guides/replay.md.
+        """
+        # lazy: keeps import kitaru fast
+        from kitaru_core.client._handle import FlowHandle
+        from kitaru_core.replay._replay import replay_flow
+
+        started = replay_flow(self, exec_id, from_, overrides, flow_kwargs)
+        return FlowHandle.of_async(started) if self.is_async else FlowHandle.of(started)
+
+
+@overload
+def checkpoint(func: Callable[P, R], /) -> Checkpoint[P, R]: ...
+@overload
+def checkpoint(
+    *,
+    name: str | None = None,
+    retries: int = 0,
+    retry_delay: float = 1.0,
+    type: str | None = None,
+    cache: bool = True,
+) -> Callable[[Callable[P, R]], Checkpoint[P, R]]: ...
+def checkpoint(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
+    """Make a function a durable operation when it is called inside a flow."""
+    if func is not None:
+        return Checkpoint(func, **options)
+    return lambda f: Checkpoint(f, **options)
+
+
+@overload
+def flow(func: Callable[P, R], /) -> Flow[P, R]: ...
+@overload
+def flow(
+    *, name: str | None = None, stack: str | None = None, retries: int = 0
+) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
+def flow(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
+    """Make a function a durable flow: crash-resumable, replayable, recorded."""
+    if func is not None:
+        return Flow(func, **options)
+    return lambda f: Flow(f, **options)

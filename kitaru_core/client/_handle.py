@@ -1,0 +1,90 @@
+"""FlowHandle: what ``flow.run()``, ``resume``, ``retry`` and ``replay`` give back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+from kitaru_core._config import Settings
+from kitaru_core.client._models import Execution
+from kitaru_core.engine._runner import LocalOutcome, Ran
+from kitaru_core.errors import (
+    ExecutionCancelled,
+    ExecutionFailed,
+    ExecutionSuspended,
+)
+from kitaru_core.store._records import FINISHED_STATUSES
+from kitaru_core.store._store import Store
+
+_POLL_SECONDS = 0.2
+
+
+class FlowHandle:
+    """A started execution. ``wait()`` gives its result; ``get()`` the full record."""
+
+    def __init__(
+        self,
+        exec_id: str,
+        *,
+        store: Store,
+        settings: Settings,
+        outcome: LocalOutcome | None = None,
+    ) -> None:
+        self.exec_id = exec_id
+        self._store = store
+        self._settings = settings
+        self._outcome = outcome
+
+    @classmethod
+    def of(cls, ran: Ran) -> FlowHandle:
+        """The handle of an execution whose run in this process has just stopped."""
+        run, outcome = ran
+        return cls(run.exec_id, store=run.store, settings=run.settings, outcome=outcome)
+
+    @classmethod
+    async def of_async(cls, ran: Awaitable[Ran]) -> FlowHandle:
+        """:meth:`of` for a run of an async flow."""
+        return cls.of(await ran)
+
+    def __repr__(self) -> str:
+        return f"FlowHandle({self.exec_id!r}, status={self.status!r})"
+
+    @property
+    def status(self) -> str:
+        """Current status, read from the store."""
+        return self._store.get_execution(self.exec_id).status
+
+    def get(self) -> Execution:
+        """The execution with its operations."""
+        return Execution.from_record(
+            self._store.get_execution(self.exec_id), self._store, self._settings
+        )
+
+    def wait(self, timeout: float | None = None) -> Any:
+        """The flow's result; raises its error, or ExecutionSuspended when it waits for input."""
+        if self._outcome is not None:
+            return self._local_result(self._outcome)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            record = self._store.get_execution(self.exec_id)
+            if record.status in FINISHED_STATUSES or record.status == "waiting":
+                return self.get().result_or_raise()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"Execution {self.exec_id} is still {record.status} after {timeout}s."
+                )
+            time.sleep(_POLL_SECONDS)
+
+    def _local_result(self, outcome: LocalOutcome) -> Any:
+        if outcome.status == "completed":
+            return outcome.value
+        if outcome.error is not None:
+            raise outcome.error
+        if outcome.status == "waiting":
+            raise ExecutionSuspended(self.exec_id)
+        if outcome.status == "cancelled":
+            raise ExecutionCancelled(
+                f"Execution {self.exec_id} was cancelled.", exec_id=self.exec_id
+            )
+        raise ExecutionFailed(self.exec_id, outcome.status)

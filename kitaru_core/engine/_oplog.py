@@ -1,0 +1,65 @@
+"""The operation log of one execution: what is recorded, and the next identity of each call."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+
+from kitaru_core.store._records import OperationRecord
+
+
+def make_op_id(name: str, fingerprint: str, n: int) -> str:
+    """Identity of the n-th call of ``name`` with inputs hashing to ``fingerprint``."""
+    return f"{name}:{fingerprint}:{n}"
+
+
+class OperationLog:
+    """Recorded operations keyed by identity, loaded once when a run starts."""
+
+    def __init__(
+        self,
+        records: list[OperationRecord],
+        inherited: dict[str, OperationRecord] | None = None,
+    ) -> None:
+        self._completed: dict[str, OperationRecord] = {}
+        self._attempts: dict[str, int] = defaultdict(int)
+        for record in records:
+            self._attempts[record.op_id] = max(self._attempts[record.op_id], record.attempt)
+            if record.status == "completed":
+                self._completed[record.op_id] = record
+        self._inherited = inherited or {}
+        self._counters: dict[tuple[str, str], int] = defaultdict(int)
+        self._lock = threading.Lock()
+
+    def next_identity(self, name: str, fingerprint: str) -> str:
+        """Claim the next ``n`` for (name, fingerprint) and return the operation id."""
+        key = (name, fingerprint)
+        with self._lock:
+            n = self._counters[key]
+            self._counters[key] = n + 1
+        return make_op_id(name, fingerprint, n)
+
+    def restart(self) -> None:
+        """Forget call counts before the flow body runs again from the top."""
+        with self._lock:
+            self._counters.clear()
+
+    def recorded(self, op_id: str) -> OperationRecord | None:
+        """The completed record of ``op_id`` in this execution, or one inherited by a replay."""
+        return self._completed.get(op_id) or self._inherited.get(op_id)
+
+    def next_attempt(self, op_id: str) -> int:
+        """Attempt number for a new try of ``op_id``."""
+        with self._lock:
+            self._attempts[op_id] += 1
+            return self._attempts[op_id]
+
+    def add(self, record: OperationRecord) -> None:
+        """Remember a record written during this run."""
+        if record.status == "completed":
+            self._completed[record.op_id] = record
+
+    @property
+    def completed_count(self) -> int:
+        """How many operations have a completed record."""
+        return len(self._completed)

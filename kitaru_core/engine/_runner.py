@@ -1,0 +1,342 @@
+"""Starting and resuming executions in this process: claim, run the body, record the outcome."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from kitaru_core._config import Settings, load_settings, settings_for_stack
+from kitaru_core.engine import _capture, _context
+from kitaru_core.engine._code import load_flow
+from kitaru_core.engine._lease import LEASE_SECONDS, leases, my_owner_id, owner_alive
+from kitaru_core.engine._oplog import OperationLog
+from kitaru_core.engine._replay_plan import inherited_records
+from kitaru_core.engine._runtime import ExecutionRun, describe_error, unwinds
+from kitaru_core.errors import ExecutionBusy, ExecutionSuspended, InvalidExecutionState
+from kitaru_core.plugins import get_plugin_manager
+from kitaru_core.store._backends import current_store
+from kitaru_core.store._ids import new_exec_id
+from kitaru_core.store._records import ExecutionRecord, OperationRecord
+from kitaru_core.store._store import Store
+from kitaru_core.store._values import ARGS_CODEC, decode_arguments, encode_arguments
+
+if TYPE_CHECKING:
+    from kitaru_core.engine._code import FlowLike as Flow
+
+
+@dataclass
+class LocalOutcome:
+    """How a run in this process ended: its value, or the exception it raised."""
+
+    status: str
+    value: Any = None
+    error: BaseException | None = None
+
+
+class Ran(NamedTuple):
+    """A body run in this process that has stopped: the run, and how it ended.
+
+    ``FlowHandle.of`` (in the client) turns it into what the caller gets back.
+    """
+
+    run: ExecutionRun
+    outcome: LocalOutcome | None
+
+
+RESUMABLE = {
+    "resume": ("queued", "waiting", "failed", "running"),
+    "retry": ("failed", "running"),
+}
+
+
+def settings_for(flow: Flow) -> Settings:
+    """The settings a flow runs with: its own stack if it names one."""
+    return settings_for_stack(flow.stack) if flow.stack else load_settings()
+
+
+def create_execution(
+    flow: Flow,
+    arguments: dict[str, Any],
+    *,
+    settings: Settings,
+    original_exec_id: str | None = None,
+    replay_from: str | None = None,
+    inherited: dict[str, OperationRecord] | None = None,
+    replay_plan: dict[str, Any] | None = None,
+) -> ExecutionRun:
+    """Record a new execution owned by this process and return its run."""
+    store = current_store(settings)
+    now = time.time()
+    owner = my_owner_id()
+    record = ExecutionRecord(
+        exec_id=new_exec_id(),
+        flow_name=flow.name,
+        flow_ref=flow.ref,
+        flow_file=flow.file,
+        code_dir=flow.code_dir,
+        is_async=flow.is_async,
+        status="running",
+        created_at=now,
+        started_at=now,
+        updated_at=now,
+        inputs_codec=ARGS_CODEC,
+        inputs=encode_arguments(arguments, what=f"Flow {flow.name!r}"),
+        original_exec_id=original_exec_id,
+        replay_from=replay_from,
+        replay_plan=replay_plan,
+        owner=owner,
+        lease_expires_at=now + LEASE_SECONDS,
+        run_count=1,
+    )
+    store.create_execution(record)
+    log = OperationLog([], inherited)
+    return ExecutionRun(record, store=store, settings=settings, log=log, run_no=1, owner=owner)
+
+
+def claim_execution(
+    exec_id: str, *, store: Store, settings: Settings, action: str
+) -> tuple[Flow, ExecutionRun, dict[str, Any]]:
+    """Take over a stored execution for ``action`` (resume or retry) in this process."""
+    record = store.get_execution(exec_id)
+    allowed = RESUMABLE[action]
+    if record.status not in allowed:
+        hint = {
+            "completed": "it already completed; replay it with "
+            f"`kitaru executions replay {exec_id}`",
+            "cancelled": "it was cancelled",
+        }.get(record.status, f"only {', '.join(allowed)} executions can be {action}d")
+        raise InvalidExecutionState(f"Cannot {action} execution {exec_id}: {hint}.")
+    # Find the code and inputs before claiming: a failure here leaves the execution as it was.
+    flow = load_flow(record)
+    arguments = decode_arguments(record.inputs, what=f"Flow {record.flow_name!r}")
+    owner = my_owner_id()
+    lease = time.time() + LEASE_SECONDS
+    if record.status == "running":
+        if owner_alive(record.owner, record.lease_expires_at):
+            raise ExecutionBusy(
+                f"Execution {exec_id} is running in {record.owner}. "
+                "Wait for it, or cancel it with `kitaru executions cancel`."
+            )
+        claimed = store.claim_execution(
+            exec_id,
+            owner=owner,
+            lease_expires_at=lease,
+            from_statuses=("running",),
+            expected_owner=record.owner,
+            check_owner=True,
+        )
+    else:
+        claimed = store.claim_execution(
+            exec_id,
+            owner=owner,
+            lease_expires_at=lease,
+            # Only from the status just read: `allowed` holds "running", so a claim that another
+            # resumer made in between would otherwise be taken over while it runs.
+            from_statuses=(record.status,),
+            expected_owner=None,
+            check_owner=False,
+        )
+    if not claimed:
+        raise ExecutionBusy(f"Execution {exec_id} changed while being claimed; try again.")
+    record = store.get_execution(exec_id)
+    inherited = None
+    if record.replay_plan:
+        inherited = inherited_records(store, record.replay_plan)
+    records = store.load_operations(exec_id)
+    log = OperationLog(records, inherited)
+    run = ExecutionRun(
+        record, store=store, settings=settings, log=log, run_no=record.run_count, owner=owner
+    )
+    run.count_spent(records)  # every earlier attempt, including those of a process that died
+    return flow, run, arguments
+
+
+# running the body ---------------------------------------------------------------------------
+
+
+def _finish(run: ExecutionRun, status: str, **fields: Any) -> None:
+    now = time.time()
+    record = run.record
+    fields.update(
+        status=status,
+        updated_at=now,
+        ended_at=now if status in ("completed", "failed", "cancelled") else None,
+        owner=None,
+        lease_expires_at=None,
+        metadata=run.metadata,
+        tokens_in=run.tokens_in,
+        tokens_out=run.tokens_out,
+        cost_spent=run.spent_cost,
+        cost_saved=record.cost_saved + run.saved_cost,
+        reused_ops=run.reused_ops,
+    )
+    run.store.append_logs(run.take_logs(final=True))
+    if not run.store.update_execution(run.exec_id, expected_owner=run.owner, **fields):
+        # Cancelled meanwhile (a cancel clears the owner): the status stays, what was spent counts.
+        spent = ("tokens_in", "tokens_out", "cost_spent", "cost_saved")
+        run.store.transition(
+            run.exec_id,
+            to="cancelled",
+            from_statuses=("cancelled",),
+            **{name: fields[name] for name in spent},
+        )
+    _emit_execution(status, run)
+
+
+def _emit_execution(event: str, run: ExecutionRun) -> None:
+    hook = get_plugin_manager().hook.on_execution_event
+    if hook.get_hookimpls():
+        hook(event=event, execution=run.record)
+
+
+def _complete(run: ExecutionRun, flow: Flow, value: Any) -> LocalOutcome:
+    try:
+        stored = run.encode(value, what=f"The result of flow {flow.name!r}")
+    except Exception as exc:
+        return _fail(run, exc)
+    _finish(run, "completed", result_codec=stored.codec, result=stored.data, result_ref=stored.ref)
+    return LocalOutcome("completed", value=value)
+
+
+def _fail(run: ExecutionRun, exc: BaseException) -> LocalOutcome:
+    _finish(run, "failed", error=describe_error(exc))
+    return LocalOutcome("failed", error=exc)
+
+
+def _unwind(run: ExecutionRun, exc: BaseException) -> LocalOutcome:
+    if isinstance(exc, ExecutionSuspended):
+        _finish(run, "waiting")
+        if exc.wait_id is not None:  # answered while this process gave up on it: queue again
+            requeue_if_answered(run.store, run.exec_id, exc.wait_id)
+        return LocalOutcome("waiting", error=exc)
+    _finish(run, "cancelled")
+    return LocalOutcome("cancelled", error=exc)
+
+
+def requeue_if_answered(store: Store, exec_id: str, wait_id: str | None) -> None:
+    """Queue an execution that just suspended on a wait that was answered meanwhile."""
+    if wait_id is None:
+        return
+    for row in store.get_waits(exec_id):
+        if row.wait_id == wait_id and row.status != "pending":
+            store.transition(
+                exec_id, to="queued", from_statuses=("waiting",), updated_at=time.time()
+            )
+
+
+class _Running:
+    """Context for a body run: current execution, output capture and lease renewal."""
+
+    def __init__(self, run: ExecutionRun) -> None:
+        self.run = run
+
+    def __enter__(self) -> ExecutionRun:
+        self._token = _context.enter_run(self.run)
+        _capture.start()
+        leases.hold(self.run.exec_id, self.run.store)
+        _emit_execution("started", self.run)
+        return self.run
+
+    def __exit__(self, *exc: object) -> None:
+        leases.release(self.run.exec_id)
+        _capture.stop()
+        _context.exit_run(self._token)
+
+
+def _call_args(flow: Flow, arguments: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    bound = inspect.BoundArguments(flow.signature, arguments)
+    return bound.args, bound.kwargs
+
+
+def execute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> Ran:
+    """Run a sync flow body to its end (or suspension) in this thread."""
+    args, kwargs = _call_args(flow, arguments)
+    with _Running(run):
+        for attempt in range(flow.retries + 1):
+            run.log.restart()
+            try:
+                value = flow.func(*args, **kwargs)
+            except Exception as exc:
+                outcome = _after_error(flow, run, attempt, exc)
+                if outcome is None:
+                    continue
+            except BaseException as exc:
+                _fail(run, exc)
+                raise
+            else:
+                outcome = _complete(run, flow, value)
+            break
+    return Ran(run, outcome)
+
+
+async def aexecute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> Ran:
+    """Run an async flow body to its end (or suspension)."""
+    args, kwargs = _call_args(flow, arguments)
+    with _Running(run):
+        for attempt in range(flow.retries + 1):
+            run.log.restart()
+            try:
+                value = await flow.func(*args, **kwargs)
+            except Exception as exc:
+                outcome = _after_error(flow, run, attempt, exc)
+                if outcome is None:
+                    continue
+            except BaseException as exc:
+                _fail(run, exc)
+                raise
+            else:
+                outcome = _complete(run, flow, value)
+            break
+    return Ran(run, outcome)
+
+
+def _after_error(
+    flow: Flow, run: ExecutionRun, attempt: int, exc: Exception
+) -> LocalOutcome | None:
+    """How a body run that raised ends, or None to run the body again (flow ``retries``)."""
+    if unwinds(run, exc):
+        return _unwind(run, exc)
+    if attempt < flow.retries:
+        return None
+    return _fail(run, exc)
+
+
+def continue_execution(exec_id: str, *, store: Store, settings: Settings, action: str) -> Ran:
+    """Resume or retry a stored execution in this process and wait for it to stop."""
+    if store.get_execution(exec_id).is_async and _event_loop_running():
+        raise InvalidExecutionState(
+            f"Execution {exec_id} is an async flow and an event loop is already running here; "
+            f"use `await client.executions.a{action}({exec_id!r})` instead."
+        )
+    flow, run, arguments = claim_execution(exec_id, store=store, settings=settings, action=action)
+    if flow.is_async:
+        import asyncio
+
+        return asyncio.run(aexecute(flow, run, arguments))
+    return execute(flow, run, arguments)
+
+
+def _event_loop_running() -> bool:
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+async def acontinue_execution(
+    exec_id: str, *, store: Store, settings: Settings, action: str
+) -> Ran:
+    """:func:`continue_execution` from async code; sync flows run in a worker thread."""
+    import asyncio
+    import contextvars
+
+    flow, run, arguments = claim_execution(exec_id, store=store, settings=settings, action=action)
+    if flow.is_async:
+        return await aexecute(flow, run, arguments)
+    context = contextvars.copy_context()
+    return await asyncio.to_thread(context.run, execute, flow, run, arguments)

@@ -1,0 +1,1 @@
+"""``kitaru.llm()`` and the bookkeeping every model call shares."""

@@ -1,0 +1,1 @@
+"""Replay: new executions that reuse a source execution's operations."""

@@ -1,0 +1,34 @@
+"""Default store plugins: SQL stores by URL scheme and fsspec artifact folders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kitaru_core.errors import MissingExtraError
+from kitaru_core.hookspecs import hookimpl
+
+SQL_SCHEMES = ("sqlite", "postgresql")
+
+
+@hookimpl(trylast=True)
+def resolve_store(url: str, durability: str) -> Any:
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme not in SQL_SCHEMES:
+        return None
+    # lazy: keeps import kitaru and the CLI fast (SQLAlchemy loads when a store is opened)
+    from kitaru_core.store._sql_store import SqlStore
+
+    return SqlStore(url, durability=durability)
+
+
+@hookimpl(trylast=True)
+def resolve_artifact_store(url: str) -> Any:
+    if url.startswith("s3://"):
+        import importlib.util
+
+        if importlib.util.find_spec("s3fs") is None:
+            raise MissingExtraError("s3", "s3fs")
+    # lazy: keeps import kitaru and the CLI fast (fsspec loads when an artifact store opens)
+    from kitaru_core.store._artifacts import BlobStore
+
+    return BlobStore(url)

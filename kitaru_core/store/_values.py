@@ -1,0 +1,62 @@
+"""Storing a value: serialized by the registry, inline when small, else a content-addressed blob."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, NamedTuple
+
+from kitaru_core._config import Settings
+from kitaru_core.store._backends import current_blob_store
+from kitaru_core.store._serialization import get_registry
+
+ARGS_CODEC = "kitaru-args"
+
+
+class StoredValue(NamedTuple):
+    """A serialized value: inline ``data`` when small, else the ``ref`` of a blob."""
+
+    codec: str
+    data: bytes | None
+    ref: str | None
+    size: int
+
+
+def encode(value: Any, *, what: str, settings: Settings) -> StoredValue:
+    """Serialize ``value``; exactly one of ``data`` and ``ref`` is set."""
+    codec, data = get_registry().dumps(value, what=what)
+    if len(data) <= settings.inline_limit:
+        return StoredValue(codec, data, None, len(data))
+    return StoredValue(codec, None, current_blob_store(settings).put(data), len(data))
+
+
+def decode(
+    codec: str | None, data: bytes | None, ref: str | None, *, what: str, settings: Settings
+) -> Any:
+    """The value that :func:`encode` stored."""
+    if codec is None:
+        return None
+    if ref is not None:
+        data = current_blob_store(settings).get(ref)
+    return get_registry().loads(codec, data or b"", what=what)
+
+
+def encode_arguments(arguments: dict[str, Any], *, what: str) -> bytes:
+    """A flow's bound arguments, each serialized on its own so one odd type spoils nothing."""
+    registry = get_registry()
+    encoded = {}
+    for name, value in arguments.items():
+        codec, data = registry.dumps(value, what=f"{what} argument {name!r}")
+        encoded[name] = [codec, base64.b64encode(data).decode()]
+    return json.dumps(encoded).encode()
+
+
+def decode_arguments(data: bytes | None, *, what: str) -> dict[str, Any]:
+    """Inverse of :func:`encode_arguments`."""
+    if not data:
+        return {}
+    registry = get_registry()
+    return {
+        name: registry.loads(codec, base64.b64decode(payload), what=f"{what} argument {name!r}")
+        for name, (codec, payload) in json.loads(data).items()
+    }

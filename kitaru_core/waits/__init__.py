@@ -1,0 +1,3 @@
+"""Waits: ``kitaru.wait()``, answering waits, the terminal prompt, validators rebuilt from JSON
+schema.
+"""
