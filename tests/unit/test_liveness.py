@@ -148,6 +148,15 @@ def test_live_owner_whose_lease_expired_is_resumable(
     assert calls["tick"] == 3
 
 
+def test_owner_id_of_an_older_kitaru_is_judged_by_its_lease() -> None:
+    handle = ticker.run(2)
+    legacy = f"{socket.gethostname()}:{2**22 + 1}:abcd1234"  # host:pid:token, no namespace
+    strand(handle.exec_id, legacy, time.time() + 600)
+    assert executions().get(handle.exec_id).status == "running"
+    strand(handle.exec_id, legacy, time.time() - 1)
+    assert executions().get(handle.exec_id).status == "failed"
+
+
 def test_a_running_execution_of_this_process_with_a_fresh_lease_is_busy() -> None:
     handle = ticker.run(2)
     strand(handle.exec_id, my_owner_id(), time.time() + 600)
