@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,7 @@ class Settings:
     durability: Durability = "process"
     models: dict[str, str] = field(default_factory=dict)
     inline_limit: int = 64 * 1024
+    lease_seconds: float = 60.0
 
 
 def kitaru_home() -> Path:
@@ -135,15 +137,46 @@ def load_settings() -> Settings:
         )
     models = {**(data.get("models") or {}), **(_overrides.get("models") or {})}
     _cached = Settings(
-        home=home, stack=stack, durability=cast(Durability, durability), models=models
+        home=home,
+        stack=stack,
+        durability=cast(Durability, durability),
+        models=models,
+        lease_seconds=_lease_seconds(data),
     )
     return _cached
 
 
+def _lease_seconds(data: dict[str, Any]) -> float:
+    """How long a running execution's lease lasts without a heartbeat."""
+    for value in (
+        _overrides.get("lease_seconds"),
+        os.environ.get("KITARU_LEASE_SECONDS"),
+        data.get("lease_seconds"),
+    ):
+        if value is not None and value != "":
+            return positive_seconds(value)
+    return Settings.lease_seconds
+
+
+def positive_seconds(value: Any) -> float:
+    """``value`` as a lease length, or ConfigurationError."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ConfigurationError(
+            f"lease_seconds must be a positive number of seconds, not {value!r} "
+            "(set by configure(), KITARU_LEASE_SECONDS or the config file)."
+        )
+    return seconds
+
+
 def configure(**overrides: Any) -> Settings:
-    """Override settings for this process (stack, store_url, artifact_url, durability, models)."""
+    """Override settings for this process (stack, store and artifact URLs, durability, models,
+    lease_seconds)."""
     global _cached
-    allowed = {"stack", "store_url", "artifact_url", "durability", "models"}
+    allowed = {"stack", "store_url", "artifact_url", "durability", "models", "lease_seconds"}
     unknown = set(overrides) - allowed
     if unknown:
         raise ConfigurationError(
@@ -155,6 +188,8 @@ def configure(**overrides: Any) -> Settings:
             _overrides.pop(key, None)
         elif key == "models":
             _overrides["models"] = {**_overrides.get("models", {}), **value}
+        elif key == "lease_seconds":
+            _overrides[key] = positive_seconds(value)
         else:
             _overrides[key] = value
     _cached = None

@@ -96,6 +96,24 @@ class ExecutionBusy(InvalidExecutionState):
     code = "execution_busy"
 
 
+class ExecutionTakenOver(KitaruError):
+    """This process lost the execution (its lease expired); nothing more is recorded from it."""
+
+    code = "execution_taken_over"
+
+    def __init__(self, exec_id: str, *, new_owner: str | None, status: str) -> None:
+        self.exec_id = exec_id
+        self.new_owner = new_owner
+        self.status = status
+        now = f"was taken over by {new_owner}" if new_owner else f"is now {status}"
+        super().__init__(
+            f"Execution {exec_id} {now}: this process's lease on it expired (it was paused, or "
+            "cut off from the store, for longer than the lease), so it stopped here and recorded "
+            f"nothing more. See `kitaru executions get {exec_id}`; if such pauses are expected, "
+            "raise the lease_seconds setting (KITARU_LEASE_SECONDS)."
+        )
+
+
 class FlowNotFound(KitaruError):
     """The code of a stored flow cannot be imported again."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from kitaru_core.errors import ExecutionCancelled
+from kitaru_core.errors import ExecutionCancelled, ExecutionTakenOver
 
 if TYPE_CHECKING:
     from kitaru_core.engine._runtime import ExecutionRun
@@ -23,15 +23,11 @@ CHECK_EVERY = 1.0
 
 
 def raise_if_cancelled(run: ExecutionRun, record: ExecutionRecord) -> None:
-    """Raise when ``record`` says the execution was cancelled or taken from this run."""
+    """Raise when ``record`` says the execution was cancelled, or taken over by another run."""
     if record.status == "cancelled":
         raise ExecutionCancelled(f"Execution {run.exec_id} was cancelled.", exec_id=run.exec_id)
     if record.owner != run.owner:
-        raise ExecutionCancelled(
-            f"Execution {run.exec_id} is no longer owned by this process "
-            f"(now {record.status}, owner {record.owner}); stopping here.",
-            exec_id=run.exec_id,
-        )
+        raise ExecutionTakenOver(run.exec_id, new_owner=record.owner, status=record.status)
 
 
 def check(run: ExecutionRun) -> None:

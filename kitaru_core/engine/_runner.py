@@ -10,11 +10,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from kitaru_core._config import Settings, load_settings, settings_for_stack
 from kitaru_core.engine import _capture, _context
 from kitaru_core.engine._code import load_flow
-from kitaru_core.engine._lease import LEASE_SECONDS, leases, my_owner_id, owner_alive
+from kitaru_core.engine._lease import leases, my_owner_id, owner_alive
 from kitaru_core.engine._oplog import OperationLog
 from kitaru_core.engine._replay_plan import inherited_records
 from kitaru_core.engine._runtime import ExecutionRun, describe_error, unwinds
-from kitaru_core.errors import ExecutionBusy, ExecutionSuspended, InvalidExecutionState
+from kitaru_core.errors import (
+    ExecutionBusy,
+    ExecutionSuspended,
+    ExecutionTakenOver,
+    InvalidExecutionState,
+)
 from kitaru_core.plugins import get_plugin_manager
 from kitaru_core.store._backends import current_store
 from kitaru_core.store._ids import new_exec_id
@@ -87,7 +92,7 @@ def create_execution(
         replay_from=replay_from,
         replay_plan=replay_plan,
         owner=owner,
-        lease_expires_at=now + LEASE_SECONDS,
+        lease_expires_at=now + settings.lease_seconds,
         run_count=1,
     )
     store.create_execution(record)
@@ -112,12 +117,14 @@ def claim_execution(
     flow = load_flow(record)
     arguments = decode_arguments(record.inputs, what=f"Flow {record.flow_name!r}")
     owner = my_owner_id()
-    lease = time.time() + LEASE_SECONDS
+    lease = time.time() + settings.lease_seconds
     if record.status == "running":
         if owner_alive(record.owner, record.lease_expires_at):
+            left = (record.lease_expires_at or 0.0) - time.time()
             raise ExecutionBusy(
-                f"Execution {exec_id} is running in {record.owner}. "
-                "Wait for it, or cancel it with `kitaru executions cancel`."
+                f"Execution {exec_id} is running in {record.owner}, whose lease runs for "
+                f"{left:.0f} s more and is renewed while it lives. Wait for it, or cancel it "
+                "with `kitaru executions cancel`."
             )
         claimed = store.claim_execution(
             exec_id,
@@ -174,6 +181,11 @@ def _finish(run: ExecutionRun, status: str, **fields: Any) -> None:
     )
     run.store.append_logs(run.take_logs(final=True))
     if not run.store.update_execution(run.exec_id, expected_owner=run.owner, **fields):
+        now_record = run.store.get_execution(run.exec_id)
+        if now_record.status != "cancelled":  # another process owns it now: leave it alone
+            raise ExecutionTakenOver(
+                run.exec_id, new_owner=now_record.owner, status=now_record.status
+            )
         # Cancelled meanwhile (a cancel clears the owner): the status stays, what was spent counts.
         spent = ("tokens_in", "tokens_out", "cost_spent", "cost_saved")
         run.store.transition(
@@ -206,6 +218,8 @@ def _fail(run: ExecutionRun, exc: BaseException) -> LocalOutcome:
 
 
 def _unwind(run: ExecutionRun, exc: BaseException) -> LocalOutcome:
+    if isinstance(exc, ExecutionTakenOver):
+        raise exc  # not this process's execution any more: nothing to record
     if isinstance(exc, ExecutionSuspended):
         _finish(run, "waiting")
         if exc.wait_id is not None:  # answered while this process gave up on it: queue again
@@ -235,7 +249,7 @@ class _Running:
     def __enter__(self) -> ExecutionRun:
         self._token = _context.enter_run(self.run)
         _capture.start()
-        leases.hold(self.run.exec_id, self.run.store)
+        leases.hold(self.run.exec_id, self.run.store, self.run.settings.lease_seconds)
         _emit_execution("started", self.run)
         return self.run
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import traceback
@@ -16,6 +17,7 @@ from kitaru_core.engine._oplog import OperationLog
 from kitaru_core.errors import (
     ExecutionCancelled,
     ExecutionSuspended,
+    ExecutionTakenOver,
     InvalidName,
     SerializationError,
 )
@@ -26,7 +28,7 @@ from kitaru_core.store._values import StoredValue, decode, encode
 
 T = TypeVar("T")
 
-CONTROL_FLOW = (ExecutionSuspended, ExecutionCancelled)
+CONTROL_FLOW = (ExecutionSuspended, ExecutionCancelled, ExecutionTakenOver)
 """Exceptions that unwind a flow on purpose: never retried, never recorded as failures."""
 
 
@@ -206,8 +208,13 @@ class ExecutionRun:
     # operations ---------------------------------------------------------------------------
 
     def write(self, record: OperationRecord) -> None:
-        """Write one attempt together with the log lines printed before it."""
-        self.store.record_operation(record, self.take_logs())
+        """Write one attempt together with the log lines printed before it (while this run
+        still owns the execution: else ExecutionTakenOver)."""
+        try:
+            self.store.record_operation(record, self.take_logs(), owner=self.owner)
+        except ExecutionTakenOver:
+            self.next_cancel_check = -math.inf  # every later operation boundary stops too
+            raise
         self.log.add(record)
         if record.reused_from is None:
             self.tokens_in += record.tokens_in

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from kitaru_core.errors import (
     ArtifactNotFound,
     ExecutionNotFound,
+    ExecutionTakenOver,
     MissingExtraError,
     NotAKitaruStore,
     StoreError,
@@ -68,12 +69,21 @@ class _HotInsert:
     compilation and pool checkout of ``engine.begin()`` more than halves its overhead on SQLite.
     """
 
-    def __init__(self, engine: sa.Engine, table: sa.Table, columns: tuple[str, ...]) -> None:
-        compiled = table.insert().compile(dialect=engine.dialect, column_keys=list(columns))
+    def __init__(
+        self, engine: sa.Engine, table: sa.Table, columns: tuple[str, ...], *, fenced: bool = False
+    ) -> None:
+        dialect = engine.dialect
+        if fenced:
+            compiled = _fenced_insert(table, columns, dialect).compile(dialect=dialect)
+        else:
+            compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
         self.sql = str(compiled)
         self.order: tuple[str, ...] | None = (
             tuple(compiled.positiontup) if compiled.positiontup else None
         )
+        if fenced and self.order is not None:
+            assert self.order[-len(_FENCE) :] == _FENCE, self.order
+            self.order = self.order[: -len(_FENCE)]
         self.columns = self.order or columns
         self.json_columns = frozenset(
             c.name for c in table.columns if isinstance(c.type, sa.JSON) and c.name in columns
@@ -87,6 +97,45 @@ class _HotInsert:
             for value in (getattr(record, name),)
         }
         return tuple(values.values()) if self.order else values
+
+    def fenced_params(self, record: Any, owner: str) -> Any:
+        """:meth:`params` of a statement built with ``fenced=True``: ``record`` is written by
+        run ``record.run_no`` of ``owner``."""
+        values = self.params(record)
+        fence = (record.exec_id, record.run_no, owner)
+        if self.order:
+            return (*values, *fence)
+        return {**values, **dict(zip(_FENCE, fence, strict=True))}
+
+
+_FENCE = ("fence_exec_id", "fence_run_no", "fence_owner")
+
+
+def _fenced_insert(table: sa.Table, columns: tuple[str, ...], dialect: sa.Dialect) -> Any:
+    """``INSERT ... SELECT`` of one row that inserts nothing unless run ``fence_run_no`` of
+    ``fence_owner`` still holds execution ``fence_exec_id`` (or that very run was cancelled, so
+    what it did is kept): the owner check rides in the hot-path statement itself.
+
+    On PostgreSQL the execution row is share-locked until the insert commits, so a takeover
+    (an UPDATE of that row) waits for it and then sees the row it wrote.
+    """
+    cast = dialect.name == "postgresql"  # its SELECT list types bare parameters as text
+    values = [
+        sa.cast(sa.bindparam(name), table.c[name].type) if cast else sa.bindparam(name)
+        for name in columns
+    ]
+    e = t.executions.c
+    exec_id = sa.bindparam(_FENCE[0], type_=sa.String())
+    run_no = sa.bindparam(_FENCE[1], type_=sa.Integer())
+    owner = sa.bindparam(_FENCE[2], type_=sa.String())
+    cancelled = sa.and_(e.owner.is_(None), e.status == sa.literal_column("'cancelled'"))
+    owned = (
+        sa.select(sa.literal_column("1"))
+        .where(e.exec_id == exec_id, e.run_count == run_no, sa.or_(e.owner == owner, cancelled))
+        .with_for_update(read=True)
+        .exists()
+    )
+    return table.insert().from_select(list(columns), sa.select(*values).where(owned))
 
 
 def _sqlite_path(url: sa.URL) -> Path | None:
@@ -205,6 +254,7 @@ class SqlStore(Store):
             self._engine.dispose()
             raise StoreError(f"Cannot open the store at {self._where}: {exc.orig}") from exc
         self._insert_op = _HotInsert(self._engine, t.operations, _OP_COLUMNS)
+        self._insert_owned_op = _HotInsert(self._engine, t.operations, _OP_COLUMNS, fenced=True)
         self._insert_log = _HotInsert(self._engine, t.logs, _LOG_COLUMNS)
         self._text_refuses_nul = self._engine.dialect.name == "postgresql"
 
@@ -356,14 +406,25 @@ class SqlStore(Store):
             for line in logs
         ]
 
-    def record_operation(self, record: OperationRecord, logs: Sequence[LogRecord] = ()) -> None:
+    def record_operation(
+        self, record: OperationRecord, logs: Sequence[LogRecord] = (), *, owner: str | None = None
+    ) -> None:
         logs = self._storable_logs(logs)
+        if owner is None:
+            sql, params = self._insert_op.sql, self._insert_op.params(record)
+        else:
+            insert = self._insert_owned_op
+            sql, params = insert.sql, insert.fenced_params(record, owner)
         for last_try in (False, True):
             conn = self._held_connection()
             committing = False
             try:
                 cursor = conn.cursor()
-                cursor.execute(self._insert_op.sql, self._insert_op.params(record))
+                cursor.execute(sql, params)
+                if owner is not None and cursor.rowcount != 1:
+                    cursor.close()
+                    conn.rollback()
+                    raise self._taken_over(record.exec_id)
                 if logs:
                     cursor.executemany(
                         self._insert_log.sql, [self._insert_log.params(line) for line in logs]
@@ -372,6 +433,8 @@ class SqlStore(Store):
                 committing = True
                 conn.commit()
                 return
+            except ExecutionTakenOver:
+                raise
             except BaseException as exc:
                 dbapi_error = isinstance(exc, self._engine.dialect.loaded_dbapi.Error)
                 dropped = dbapi_error and self._is_disconnect(exc, conn)
@@ -393,6 +456,10 @@ class SqlStore(Store):
                     ) from exc
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _taken_over(self, exec_id: str) -> ExecutionTakenOver:
+        record = self.get_execution(exec_id)
+        return ExecutionTakenOver(exec_id, new_owner=record.owner, status=record.status)
 
     def _is_disconnect(self, exc: BaseException, conn: Any) -> bool:
         try:

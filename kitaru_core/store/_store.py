@@ -74,8 +74,15 @@ class Store(ABC):
         """Every recorded attempt of the execution, in the order they were written."""
 
     @abstractmethod
-    def record_operation(self, record: OperationRecord, logs: Sequence[LogRecord] = ()) -> None:
-        """Write one operation attempt, with the log lines printed before it, atomically."""
+    def record_operation(
+        self, record: OperationRecord, logs: Sequence[LogRecord] = (), *, owner: str | None = None
+    ) -> None:
+        """Write one operation attempt, with the log lines printed before it, atomically.
+
+        With ``owner``, only while run ``record.run_no`` of ``owner`` still holds the execution
+        (or that run was cancelled), checked in the same statement; otherwise nothing is written
+        and :class:`~kitaru_core.errors.ExecutionTakenOver` is raised.
+        """
 
     @abstractmethod
     def append_logs(self, logs: Sequence[LogRecord]) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -583,8 +585,10 @@ def on_backend(store_url: str, monkeypatch: pytest.MonkeyPatch) -> KitaruClient:
 
 
 def _dead_owner() -> str:
-    """An owner on this host whose pid cannot exist (above Linux's PID_MAX_LIMIT, 2**22)."""
-    return f"{socket.gethostname()}:{2**22 + 1}:gone"
+    """The owner id of a Kitaru process on this machine that has exited."""
+    code = "from kitaru_core.engine._lease import my_owner_id; print(my_owner_id())"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
 
 
 def test_a_flow_runs_and_resumes_on_each_backend(on_backend: KitaruClient) -> None:

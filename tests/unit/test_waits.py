@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -510,13 +509,18 @@ def test_cancel_reaches_a_wait_that_is_polling() -> None:
 
 
 def _dead_owner() -> str:
+    """The owner id of a Kitaru process on this machine that has exited."""
     proc = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
+        [
+            sys.executable,
+            "-c",
+            "from kitaru_core.engine._lease import my_owner_id; print(my_owner_id())",
+        ],
         capture_output=True,
         text=True,
         check=True,
     )
-    return f"{socket.gethostname()}:{int(proc.stdout)}:deadbeef"
+    return proc.stdout.strip()
 
 
 def test_a_running_execution_whose_process_died_is_not_reported_running() -> None:
@@ -540,5 +544,7 @@ def test_a_running_execution_whose_process_died_is_not_reported_running() -> Non
 def test_a_live_owner_stays_running() -> None:
     handle = ticker.run(2)
     store = KitaruClient().store
-    store.update_execution(handle.exec_id, status="running", owner=my_owner_id())
+    store.update_execution(
+        handle.exec_id, status="running", owner=my_owner_id(), lease_expires_at=time.time() + 60
+    )
     assert executions().get(handle.exec_id).status == "running"
