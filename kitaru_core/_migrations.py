@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from kitaru_core._schema import TABLE_NAMES
 from kitaru_core.errors import NotAKitaruStore, StoreError
 
-HEAD_REVISION = "0003"
-KNOWN_REVISIONS = frozenset({"0001", "0002", "0003"})
+HEAD_REVISION = "0004_records"
+KNOWN_REVISIONS = frozenset({"0001", "0002", "0003", "0004_records"})
 VERSION_TABLE = "kitaru_alembic_version"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
