@@ -34,6 +34,8 @@ class Settings:
     durability: Durability = "process"
     models: dict[str, str] = field(default_factory=dict)
     inline_limit: int = 64 * 1024
+    log_flush_seconds: float = 0.5
+    """How often a running execution writes what it printed and which operations are in flight."""
 
 
 def kitaru_home() -> Path:
@@ -130,9 +132,28 @@ def load_settings() -> Settings:
         )
     models = {**(data.get("models") or {}), **(_overrides.get("models") or {})}
     _cached = Settings(
-        home=home, stack=stack, durability=cast(Durability, durability), models=models
+        home=home,
+        stack=stack,
+        durability=cast(Durability, durability),
+        models=models,
+        log_flush_seconds=_flush_seconds(data),
     )
     return _cached
+
+
+def _flush_seconds(data: dict[str, Any]) -> float:
+    """``KITARU_LOG_FLUSH_SECONDS``, else ``log_flush_seconds`` in the config file, else 0.5."""
+    raw = os.environ.get("KITARU_LOG_FLUSH_SECONDS") or data.get("log_flush_seconds") or 0.5
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise ConfigurationError(
+            f"log_flush_seconds (KITARU_LOG_FLUSH_SECONDS) must be a number of seconds above 0 "
+            f"and at most 3600, not {raw!r}."
+        )
+    return seconds
 
 
 def configure(**overrides: Any) -> Settings:

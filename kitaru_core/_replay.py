@@ -151,6 +151,7 @@ def _encode_override(
         "fingerprint": fingerprint,
         "n": int(n),
         "input_text": template.input_text if template else None,
+        "input_parts": template.input_parts if template else None,
         "codec": stored.codec,
         "data": base64.b64encode(stored.data).decode() if stored.data is not None else None,
         "ref": stored.ref,
@@ -272,10 +273,15 @@ def _start(
 
 def _within(record: OperationRecord) -> str | None:
     """The enclosing operation of a nested wait, from its recorded inputs."""
-    if record.kind != "wait" or not record.input_text:
+    if record.kind != "wait" or not (record.input_text or record.input_parts):
         return None
+    text = record.input_text
+    if text is None:  # large inputs: "within" is a short value, kept in the row
+        from kitaru_core._inputs import outline_input
+
+        text = outline_input(record.input_parts or [], lambda part: "null")
     try:
-        within = json.loads(record.input_text).get("within")
+        within = json.loads(text).get("within")
     except (ValueError, AttributeError):
         return None
     return within if isinstance(within, str) else None
@@ -307,6 +313,7 @@ def inherited_records(store: Store, plan: dict[str, Any]) -> dict[str, Operation
             started_at=now,
             ended_at=now,
             input_text=spec.get("input_text"),
+            input_parts=spec.get("input_parts"),
             output_codec=spec["codec"],
             output=base64.b64decode(data) if data is not None else None,
             output_ref=spec.get("ref"),

@@ -152,7 +152,8 @@ def _finish(run: ExecutionRun, status: str, **fields: Any) -> None:
         cost_saved=record.cost_saved + run.saved_cost,
         reused_ops=run.reused_ops,
     )
-    run.store.append_logs(run.take_logs(final=True))
+    run.stop_flusher()
+    run.finish_logs()
     if not run.store.update_execution(run.exec_id, expected_owner=run.owner, **fields):
         # Cancelled meanwhile (a cancel clears the owner): the status stays, what was spent counts.
         spent = ("tokens_in", "tokens_out", "cost_spent", "cost_saved")
@@ -210,10 +211,12 @@ class _Running:
         _capture.start()
         leases.hold(self.run.exec_id, self.run.store)
         _emit_execution("started", self.run)
+        self.run.start_flusher()
         return self.run
 
     def __exit__(self, *exc: object) -> None:
         leases.release(self.run.exec_id)
+        self.run.stop_flusher()
         _capture.stop()
         _context.exit_run(self._token)
 

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from kitaru_core._backends import current_blob_store
 from kitaru_core._config import Settings
+from kitaru_core._records import OperationRecord
 from kitaru_core._serialization import get_registry
 
 ARGS_CODEC = "kitaru-args"
@@ -39,6 +40,23 @@ def decode(
     if ref is not None:
         data = current_blob_store(settings).get(ref)
     return get_registry().loads(codec, data or b"", what=what)
+
+
+def stored_size(data: bytes | None, ref: str | None, *, settings: Settings) -> int | None:
+    """Bytes of a stored value, without reading a blob; None when nothing is stored."""
+    if ref is not None:
+        size = getattr(current_blob_store(settings), "size", None)  # plugin stores may lack it
+        return None if size is None else int(size(ref))
+    return None if data is None else len(data)
+
+
+def operation_input(record: OperationRecord, *, settings: Settings) -> str | None:
+    """An operation's recorded inputs (canonical JSON), read back from blobs when large."""
+    if record.input_parts is None:
+        return record.input_text
+    from kitaru_core._inputs import join_input
+
+    return join_input(record.input_parts, current_blob_store(settings).get)
 
 
 def encode_arguments(arguments: dict[str, Any], *, what: str) -> bytes:
