@@ -234,7 +234,7 @@ def plan_replay(
             value = answers[op.name] = _answer(store, op, value, exec_id)
         chosen[op.op_id] = (op, _encode_override(op, value, settings, key))
     arguments = {
-        **decode_arguments(source.inputs, what=f"Flow {flow.name!r}"),
+        **decode_arguments(source.inputs, what=f"Flow {flow.name!r}", settings=settings),
         **_check_arguments(flow, changes),
     }
     start = _start(ops, request.from_, chosen, exec_id)

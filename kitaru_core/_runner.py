@@ -60,7 +60,7 @@ def create_execution(
         started_at=now,
         updated_at=now,
         inputs_codec=ARGS_CODEC,
-        inputs=encode_arguments(arguments, what=f"Flow {flow.name!r}"),
+        inputs=encode_arguments(arguments, what=f"Flow {flow.name!r}", settings=settings),
         original_exec_id=original_exec_id,
         replay_from=replay_from,
         replay_plan=replay_plan,
@@ -88,7 +88,9 @@ def claim_execution(
         raise InvalidExecutionState(f"Cannot {action} execution {exec_id}: {hint}.")
     # Find the code and inputs before claiming: a failure here leaves the execution as it was.
     flow = load_flow(record)
-    arguments = decode_arguments(record.inputs, what=f"Flow {record.flow_name!r}")
+    arguments = decode_arguments(
+        record.inputs, what=f"Flow {record.flow_name!r}", settings=settings
+    )
     owner = my_owner_id()
     lease = time.time() + LEASE_SECONDS
     if record.status == "running":

@@ -59,22 +59,34 @@ def operation_input(record: OperationRecord, *, settings: Settings) -> str | Non
     return join_input(record.input_parts, current_blob_store(settings).get)
 
 
-def encode_arguments(arguments: dict[str, Any], *, what: str) -> bytes:
-    """A flow's bound arguments, each serialized on its own so one odd type spoils nothing."""
+def encode_arguments(
+    arguments: dict[str, Any], *, what: str, settings: Settings | None = None
+) -> bytes:
+    """A flow's bound arguments, each serialized on its own so one odd type spoils nothing.
+
+    Each is ``[codec, base64]``; with ``settings``, one over the inline limit is
+    ``[codec, None, blob digest]`` in the artifact store instead.
+    """
     registry = get_registry()
-    encoded = {}
+    encoded: dict[str, list[Any]] = {}
     for name, value in arguments.items():
         codec, data = registry.dumps(value, what=f"{what} argument {name!r}")
-        encoded[name] = [codec, base64.b64encode(data).decode()]
+        if settings is not None and len(data) > settings.inline_limit:
+            encoded[name] = [codec, None, current_blob_store(settings).put(data)]
+        else:
+            encoded[name] = [codec, base64.b64encode(data).decode()]
     return json.dumps(encoded).encode()
 
 
-def decode_arguments(data: bytes | None, *, what: str) -> dict[str, Any]:
-    """Inverse of :func:`encode_arguments`."""
+def decode_arguments(
+    data: bytes | None, *, what: str, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Inverse of :func:`encode_arguments` (``settings`` name the artifact store of blobs)."""
     if not data:
         return {}
     registry = get_registry()
-    return {
-        name: registry.loads(codec, base64.b64decode(payload), what=f"{what} argument {name!r}")
-        for name, (codec, payload) in json.loads(data).items()
-    }
+    arguments = {}
+    for name, (codec, payload, *ref) in json.loads(data).items():
+        raw = current_blob_store(settings).get(ref[0]) if ref else base64.b64decode(payload)
+        arguments[name] = registry.loads(codec, raw, what=f"{what} argument {name!r}")
+    return arguments

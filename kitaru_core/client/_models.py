@@ -253,7 +253,9 @@ class Execution:
     @cached_property
     def inputs(self) -> dict[str, Any]:
         """The flow's arguments by parameter name."""
-        return decode_arguments(self._record.inputs, what=f"Flow {self.flow_name!r}")
+        return decode_arguments(
+            self._record.inputs, what=f"Flow {self.flow_name!r}", settings=self._settings
+        )
 
     @property
     def result_size(self) -> int | None:

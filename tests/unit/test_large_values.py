@@ -152,3 +152,24 @@ def test_get_json_previews_large_operation_inputs_and_outputs() -> None:
         {"doc": document(200_000), "style": "short"}
     )
     assert ops["count_words"]["output"] == 40_000
+
+
+@flow
+def digest_given(doc: str, lang: str) -> str:
+    return translate(doc, lang, count_words(doc))
+
+
+def test_large_flow_argument_is_stored_as_a_blob(kitaru_home: Path) -> None:
+    FAIL_TRANSLATE["on"] = True
+    handle = digest_given.run(document(BIG), "de")
+    assert handle.status == "failed"
+    assert db_bytes(kitaru_home) < 1_000_000  # the argument was inline in the execution row
+
+    FAIL_TRANSLATE["on"] = False
+    client = KitaruClient()
+    assert client.executions.get(handle.exec_id).inputs == {"doc": document(BIG), "lang": "de"}
+    assert client.executions.resume(handle.exec_id).wait() == f"de:{BIG}:{BIG // 5}"
+    replayed = digest_given.replay(handle.exec_id, from_="translate", lang="it")
+    assert replayed.wait() == f"it:{BIG}:{BIG // 5}"
+    assert RUNS == ["count_words", "translate", "translate", "translate"]
+    assert db_bytes(kitaru_home) < 1_000_000
