@@ -36,6 +36,9 @@ class Settings:
     models: dict[str, str] = field(default_factory=dict)
     inline_limit: int = 64 * 1024
     lease_seconds: float = 60.0
+    """How long a running execution's lease lasts without a heartbeat."""
+    log_flush_seconds: float = 0.5
+    """How often a running execution writes what it printed and which operations are in flight."""
 
 
 def kitaru_home() -> Path:
@@ -141,42 +144,45 @@ def load_settings() -> Settings:
         stack=stack,
         durability=cast(Durability, durability),
         models=models,
-        lease_seconds=_lease_seconds(data),
+        lease_seconds=_seconds_setting(data, "lease_seconds"),
+        log_flush_seconds=_seconds_setting(data, "log_flush_seconds"),
     )
     return _cached
 
 
-def _lease_seconds(data: dict[str, Any]) -> float:
-    """How long a running execution's lease lasts without a heartbeat."""
-    for value in (
-        _overrides.get("lease_seconds"),
-        os.environ.get("KITARU_LEASE_SECONDS"),
-        data.get("lease_seconds"),
-    ):
+SECONDS_SETTINGS = {"lease_seconds": math.inf, "log_flush_seconds": 3600.0}
+"""Settings that are a number of seconds, with the largest value each accepts."""
+
+
+def _seconds_setting(data: dict[str, Any], name: str) -> float:
+    """``name`` from configure(), ``KITARU_<NAME>`` or the config file, else its default."""
+    for value in (_overrides.get(name), os.environ.get(f"KITARU_{name.upper()}"), data.get(name)):
         if value is not None and value != "":
-            return positive_seconds(value)
-    return Settings.lease_seconds
+            return positive_seconds(value, name)
+    return float(getattr(Settings, name))
 
 
-def positive_seconds(value: Any) -> float:
-    """``value`` as a lease length, or ConfigurationError."""
+def positive_seconds(value: Any, name: str = "lease_seconds") -> float:
+    """``value`` as a number of seconds for setting ``name``, or ConfigurationError."""
     try:
         seconds = float(value)
     except (TypeError, ValueError):
         seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
+    upper = SECONDS_SETTINGS[name]
+    if not (math.isfinite(seconds) and 0 < seconds <= upper):
+        bound = "" if math.isinf(upper) else f" and at most {upper:g}"
         raise ConfigurationError(
-            f"lease_seconds must be a positive number of seconds, not {value!r} "
-            "(set by configure(), KITARU_LEASE_SECONDS or the config file)."
+            f"{name} must be a positive number of seconds{bound}, not {value!r} "
+            f"(set by configure(), KITARU_{name.upper()} or the config file)."
         )
     return seconds
 
 
 def configure(**overrides: Any) -> Settings:
     """Override settings for this process (stack, store and artifact URLs, durability, models,
-    lease_seconds)."""
+    lease_seconds, log_flush_seconds)."""
     global _cached
-    allowed = {"stack", "store_url", "artifact_url", "durability", "models", "lease_seconds"}
+    allowed = {"stack", "store_url", "artifact_url", "durability", "models", *SECONDS_SETTINGS}
     unknown = set(overrides) - allowed
     if unknown:
         raise ConfigurationError(
@@ -188,8 +194,8 @@ def configure(**overrides: Any) -> Settings:
             _overrides.pop(key, None)
         elif key == "models":
             _overrides["models"] = {**_overrides.get("models", {}), **value}
-        elif key == "lease_seconds":
-            _overrides[key] = positive_seconds(value)
+        elif key in SECONDS_SETTINGS:
+            _overrides[key] = positive_seconds(value, key)
         else:
             _overrides[key] = value
     _cached = None

@@ -28,9 +28,8 @@ from kitaru_core.cli._output import (
     shorten,
     status_text,
     table,
-    to_jsonable,
 )
-from kitaru_core.errors import ExecutionSuspended, KitaruError
+from kitaru_core.errors import ExecutionSuspended
 
 if TYPE_CHECKING:
     from kitaru_core.client import Execution
@@ -111,33 +110,44 @@ def list_executions(
     console().print(rows)
 
 
+FullFlag = Annotated[
+    bool,
+    typer.Option(
+        "--full",
+        help="Show inputs, outputs and the result whole, not cut to previews.",
+    ),
+]
+
+
 @executions_app.command("get")
-def get_execution(exec_id: ExecId, as_json: JsonFlag = False) -> None:
-    """Status, timestamps, error, cost and operations of one execution."""
+def get_execution(exec_id: ExecId, as_json: JsonFlag = False, full: FullFlag = False) -> None:
+    """Status, timestamps, error, cost, inputs, result and operations of one execution."""
     execution = open_client().executions.get(exec_id)
     if as_json:
-        print_json(_with_result(execution))
+        print_json(_with_result(execution, full=full))
         return
-    _print_execution(execution)
+    _print_execution(execution, full=full)
 
 
-def _with_result(execution: Execution) -> dict[str, Any]:
-    """``Execution.to_dict()`` plus the fields of :func:`_result_fields`."""
-    return {**execution.to_dict(), **_result_fields(execution)}
+def _with_result(execution: Execution, *, full: bool = False) -> dict[str, Any]:
+    """``Execution.to_dict()`` plus inputs and result: previews unless ``full``, with a hint
+    on how to see them whole when something was cut."""
+    data = {
+        **execution.to_dict(full_values=full),
+        **execution.value_fields(full_values=full),
+    }
+    cut = any(key.endswith("_truncated") for key in data) or any(
+        key.endswith("_truncated") for op in data.get("operations", []) for key in op
+    )
+    if cut:
+        data["truncated_hint"] = (
+            "Long values are cut to previews (see the *_truncated fields); "
+            f"`kitaru executions get {execution.exec_id} --json --full` shows them whole."
+        )
+    return data
 
 
-def _result_fields(execution: Execution) -> dict[str, Any]:
-    """``result`` (JSON form, or repr) for a completed execution; ``result_error`` if unreadable."""
-    if execution.status != "completed":
-        return {"result": None}
-    try:
-        ok, value = to_jsonable(execution.result)
-    except KitaruError as exc:
-        return {"result": None, "result_error": str(exc)}
-    return {"result": value} if ok else {"result": value, "result_is_repr": True}
-
-
-def _print_execution(execution: Execution) -> None:
+def _print_execution(execution: Execution, *, full: bool = False) -> None:
     from rich.table import Table
 
     out = console()
@@ -166,11 +176,13 @@ def _print_execution(execution: Execution) -> None:
         ("cost", plain(f"{format_cost(execution.cost_spent)} spent")),
         ("saved", plain(f"{format_cost(execution.cost_saved)} by reused calls")),
     ]
-    result = _result_fields(execution)
-    if "result_error" in result:
-        rows.append(("result", plain(result["result_error"], "red")))
+    values = execution.value_fields(full_values=full)
+    if values.get("inputs"):
+        rows.append(("inputs", plain(_shown(values["inputs"], full))))
+    if "result_error" in values:
+        rows.append(("result", plain(values["result_error"], "red")))
     elif execution.status == "completed":
-        rows.append(("result", plain(shorten(render_value(execution.result, compact=True)))))
+        rows.append(("result", plain(_shown(values["result"], full))))
     if execution.metadata:
         rows.append(("metadata", plain(shorten(render_value(execution.metadata, compact=True)))))
     for label, value in rows:
@@ -194,6 +206,12 @@ def _print_execution(execution: Execution) -> None:
         )
     out.print()
     out.print(ops)
+
+
+def _shown(value: Any, full: bool) -> str:
+    """A value on one line (cut unless ``full``)."""
+    text = render_value(value, compact=True)
+    return text if full else shorten(text)
 
 
 @executions_app.command("logs")

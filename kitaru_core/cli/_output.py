@@ -6,12 +6,13 @@ parsed as rich markup, so a value such as ``kitaru[s3]`` prints as it is.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
+
+from kitaru_core.store._preview import to_jsonable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -25,6 +26,7 @@ STATUS_STYLES = {
     "completed": "green",
     "failed": "red",
     "cancelled": "magenta",
+    "started": "blue",
 }
 PIPE_WIDTH = 200  # piped output has no terminal width; keep table rows on one line
 EMPTY = "-"
@@ -141,23 +143,6 @@ def format_error(error: dict[str, Any] | None) -> str:
         return EMPTY
     kind = str(error.get("type") or "Error").removeprefix("builtins.")
     return f"{kind}: {error.get('message', '')}"
-
-
-def to_jsonable(value: Any) -> tuple[bool, Any]:
-    """``(True, json_value)`` when ``value`` has a JSON form, else ``(False, repr(value))``."""
-    candidate = value
-    if hasattr(value, "model_dump") and callable(value.model_dump):
-        try:
-            candidate = value.model_dump(mode="json")
-        except Exception:
-            return False, repr(value)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        candidate = dataclasses.asdict(value)
-    try:
-        json.dumps(candidate, allow_nan=False)
-    except (TypeError, ValueError):
-        return False, repr(value)
-    return True, candidate
 
 
 def render_value(value: Any, *, compact: bool = False) -> str:

@@ -54,6 +54,11 @@ class OperationLog:
             self._attempts[op_id] += 1
             return self._attempts[op_id]
 
+    def peek_attempt(self, op_id: str) -> int:
+        """The attempt number :meth:`next_attempt` would give ``op_id`` now, without taking it."""
+        with self._lock:
+            return self._attempts.get(op_id, 0) + 1
+
     def add(self, record: OperationRecord) -> None:
         """Remember a record written during this run."""
         if record.status == "completed":

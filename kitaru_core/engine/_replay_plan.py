@@ -12,6 +12,7 @@ import json
 import time
 from typing import Any
 
+from kitaru_core.store._inputs import outline_input
 from kitaru_core.store._records import OperationRecord
 from kitaru_core.store._store import Store
 
@@ -21,10 +22,13 @@ OVERRIDE_MARK = "kitaru.override"
 
 def _within(record: OperationRecord) -> str | None:
     """The enclosing operation of a nested wait, from its recorded inputs."""
-    if record.kind != "wait" or not record.input_text:
+    if record.kind != "wait" or not (record.input_text or record.input_parts):
         return None
+    text = record.input_text
+    if text is None:  # large inputs: "within" is a short value, kept in the row
+        text = outline_input(record.input_parts or [], lambda part: "null")
     try:
-        within = json.loads(record.input_text).get("within")
+        within = json.loads(text).get("within")
     except (ValueError, AttributeError):
         return None
     return within if isinstance(within, str) else None
@@ -56,6 +60,7 @@ def inherited_records(store: Store, plan: dict[str, Any]) -> dict[str, Operation
             started_at=now,
             ended_at=now,
             input_text=spec.get("input_text"),
+            input_parts=spec.get("input_parts"),
             output_codec=spec["codec"],
             output=base64.b64decode(data) if data is not None else None,
             output_ref=spec.get("ref"),

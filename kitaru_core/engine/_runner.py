@@ -87,7 +87,7 @@ def create_execution(
         started_at=now,
         updated_at=now,
         inputs_codec=ARGS_CODEC,
-        inputs=encode_arguments(arguments, what=f"Flow {flow.name!r}"),
+        inputs=encode_arguments(arguments, what=f"Flow {flow.name!r}", settings=settings),
         original_exec_id=original_exec_id,
         replay_from=replay_from,
         replay_plan=replay_plan,
@@ -115,7 +115,9 @@ def claim_execution(
         raise InvalidExecutionState(f"Cannot {action} execution {exec_id}: {hint}.")
     # Find the code and inputs before claiming: a failure here leaves the execution as it was.
     flow = load_flow(record)
-    arguments = decode_arguments(record.inputs, what=f"Flow {record.flow_name!r}")
+    arguments = decode_arguments(
+        record.inputs, what=f"Flow {record.flow_name!r}", settings=settings
+    )
     owner = my_owner_id()
     lease = time.time() + settings.lease_seconds
     if record.status == "running":
@@ -179,7 +181,8 @@ def _finish(run: ExecutionRun, status: str, **fields: Any) -> None:
         cost_saved=record.cost_saved + run.saved_cost,
         reused_ops=run.reused_ops,
     )
-    run.store.append_logs(run.take_logs(final=True))
+    run.stop_flusher()
+    run.finish_logs()
     if not run.store.update_execution(run.exec_id, expected_owner=run.owner, **fields):
         now_record = run.store.get_execution(run.exec_id)
         if now_record.status != "cancelled":  # another process owns it now: leave it alone
@@ -251,10 +254,12 @@ class _Running:
         _capture.start()
         leases.hold(self.run.exec_id, self.run.store, self.run.settings.lease_seconds)
         _emit_execution("started", self.run)
+        self.run.start_flusher()
         return self.run
 
     def __exit__(self, *exc: object) -> None:
         leases.release(self.run.exec_id)
+        self.run.stop_flusher()
         _capture.stop()
         _context.exit_run(self._token)
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from kitaru_core._config import Settings
 from kitaru_core.engine import _cancel, _context
 from kitaru_core.engine._error_names import error_type_name
+from kitaru_core.engine._flusher import Flusher
 from kitaru_core.engine._oplog import OperationLog
 from kitaru_core.errors import (
     ExecutionCancelled,
@@ -22,7 +23,7 @@ from kitaru_core.errors import (
     SerializationError,
 )
 from kitaru_core.plugins import get_plugin_manager
-from kitaru_core.store._records import ExecutionRecord, LogRecord, OperationRecord
+from kitaru_core.store._records import ExecutionRecord, LogRecord, OperationRecord, StartedRecord
 from kitaru_core.store._store import Store
 from kitaru_core.store._values import StoredValue, decode, encode
 
@@ -126,6 +127,7 @@ class OperationScope:
     tokens_in: int = 0
     tokens_out: int = 0
     cost: float = 0.0
+    reported: bool = False  # written as in flight by the background flusher
 
     def add_usage(self, *, model: str | None, tokens_in: int, tokens_out: int, cost: float) -> None:
         """Add one model call's usage to this operation."""
@@ -166,6 +168,13 @@ class ExecutionRun:
         self._pending_logs: list[LogRecord] = []
         self._partial: dict[str, str] = {}
         self._logs_lock = threading.Lock()  # threads of the flow print concurrently
+        self.inflight: dict[str, OperationScope] = {}  # attempts running now, by operation id
+        # Serializes this run's writes with the flusher's, so log lines stay in print order and
+        # an in-flight attempt is written before (never after) its outcome.
+        self._write_lock = threading.Lock()
+        self._inline_limit = settings.inline_limit
+        self._flusher: Flusher | None = None
+        self._reported_started = False
 
     # captured output ----------------------------------------------------------------------
 
@@ -195,6 +204,63 @@ class ExecutionRun:
             taken, self._pending_logs = self._pending_logs, []
         return taken
 
+    def start_flusher(self) -> None:
+        """Start the background flusher of this run (see :meth:`flush`)."""
+        self._flusher = Flusher(self)
+        self._flusher.start()
+
+    def stop_flusher(self) -> None:
+        """Stop the background flusher, if it runs."""
+        if self._flusher is not None:
+            self._flusher.stop()
+
+    def flush(self) -> None:
+        """Write whole printed lines, and attempts running for longer than one flush interval.
+
+        Called by the background flusher (``_flusher.py``), never on the hot path.
+        """
+        with self._write_lock:
+            logs = self.take_logs()
+            cutoff = time.time() - self.settings.log_flush_seconds
+            fresh = [
+                scope
+                for scope in self.inflight.copy().values()
+                if not scope.reported and scope.started_at <= cutoff
+            ]
+            if not logs and not fresh:
+                return
+            started = [
+                StartedRecord(
+                    exec_id=self.exec_id,
+                    op_id=scope.op_id,
+                    attempt=self.log.peek_attempt(scope.op_id),
+                    name=scope.spec.name,
+                    kind=scope.spec.kind,
+                    started_at=scope.started_at,
+                    run_no=self.run_no,
+                )
+                for scope in fresh
+            ]
+            try:
+                self.store.write_progress(self.exec_id, logs, started)
+            except BaseException:
+                with self._logs_lock:  # not lost: the next flush or write takes them again
+                    self._pending_logs[:0] = logs
+                raise
+            for scope in fresh:
+                scope.reported = True
+            self._reported_started = self._reported_started or bool(fresh)
+
+    def finish_logs(self) -> None:
+        """Write every line left (unterminated ones too) and forget in-flight attempts: those
+        this run reported, or an earlier run's (this one resumes it). No write when none."""
+        with self._write_lock:
+            self.store.write_progress(
+                self.exec_id,
+                self.take_logs(final=True),
+                finished=self._reported_started or self.run_no > 1,
+            )
+
     # values -------------------------------------------------------------------------------
 
     def encode(self, value: Any, *, what: str) -> StoredValue:
@@ -211,7 +277,8 @@ class ExecutionRun:
         """Write one attempt together with the log lines printed before it (while this run
         still owns the execution: else ExecutionTakenOver)."""
         try:
-            self.store.record_operation(record, self.take_logs(), owner=self.owner)
+            with self._write_lock:
+                self.store.record_operation(record, self.take_logs(), owner=self.owner)
         except ExecutionTakenOver:
             self.next_cancel_check = -math.inf  # every later operation boundary stops too
             raise
@@ -255,6 +322,10 @@ class ExecutionRun:
     def _attempt_record(self, scope: OperationScope, status: str) -> OperationRecord:
         spec = scope.spec
         n = scope.op_id.rsplit(":", 1)[1]
+        input_text, input_parts = scope.input_text, None
+        if input_text is not None and len(input_text) > self._inline_limit:
+            input_parts = self._split_input(input_text)
+            input_text = None
         return OperationRecord(
             exec_id=self.exec_id,
             op_id=scope.op_id,
@@ -266,7 +337,8 @@ class ExecutionRun:
             status=status,
             started_at=scope.started_at,
             ended_at=time.time(),
-            input_text=scope.input_text,
+            input_text=input_text,
+            input_parts=input_parts,
             metadata=scope.metadata,
             run_no=self.run_no,
             model=scope.model,
@@ -274,6 +346,12 @@ class ExecutionRun:
             tokens_out=scope.tokens_out,
             cost=scope.cost,
         )
+
+    def _split_input(self, text: str) -> list[Any]:
+        from kitaru_core.store._backends import current_blob_store
+        from kitaru_core.store._inputs import split_input
+
+        return split_input(text, self._inline_limit, current_blob_store(self.settings).put)
 
     def record_failure(self, scope: OperationScope, exc: BaseException) -> None:
         """Write a failed attempt."""
@@ -330,6 +408,7 @@ def run_operation(
     for failures in range(spec.retries + 1):
         scope = OperationScope(run, spec, op_id, fingerprint, input_text)
         token = _context.enter_operation(scope)
+        run.inflight[op_id] = scope
         try:
             result = call()
         except Exception as exc:
@@ -342,6 +421,7 @@ def run_operation(
             continue
         finally:
             _context.exit_operation(token)
+            run.inflight.pop(op_id, None)
         run.record_success(scope, result)
         return result
     raise AssertionError("unreachable")  # pragma: no cover
@@ -363,6 +443,7 @@ async def arun_operation(
     for failures in range(spec.retries + 1):
         scope = OperationScope(run, spec, op_id, fingerprint, input_text)
         token = _context.enter_operation(scope)
+        run.inflight[op_id] = scope
         try:
             result = await call()
         except Exception as exc:
@@ -375,6 +456,7 @@ async def arun_operation(
             continue
         finally:
             _context.exit_operation(token)
+            run.inflight.pop(op_id, None)
         run.record_success(scope, result)
         return result
     raise AssertionError("unreachable")  # pragma: no cover

@@ -152,6 +152,7 @@ def _encode_override(
         "fingerprint": fingerprint,
         "n": int(n),
         "input_text": template.input_text if template else None,
+        "input_parts": template.input_parts if template else None,
         "codec": stored.codec,
         "data": base64.b64encode(stored.data).decode() if stored.data is not None else None,
         "ref": stored.ref,
@@ -232,7 +233,7 @@ def plan_replay(
             value = check_override(flow, op.name, op.kind, value, key)
         chosen[op.op_id] = (op, _encode_override(op, value, settings, key))
     arguments = {
-        **decode_arguments(source.inputs, what=f"Flow {flow.name!r}"),
+        **decode_arguments(source.inputs, what=f"Flow {flow.name!r}", settings=settings),
         **_check_arguments(flow, changes),
     }
     start = _start(ops, request.from_, chosen, exec_id)

@@ -63,6 +63,17 @@ class BlobStore:
             return False
         return hashlib.sha256(existing).hexdigest() == digest
 
+    def size(self, digest: str) -> int:
+        """The blob's size in bytes, read from the file system (not hash-checked)."""
+        path = self._path(digest)
+        try:
+            return int(self._fs.size(path))
+        except FileNotFoundError as exc:
+            raise ArtifactNotFound(
+                f"Blob {digest} is missing from {self.url} (expected at {path}). "
+                "Restore the artifact store from a backup."
+            ) from exc
+
     def get(self, digest: str) -> bytes:
         """The blob's bytes, after checking they still hash to ``digest``."""
         path = self._path(digest)

@@ -70,7 +70,26 @@ class OperationRecord:
     tokens_in: int = 0
     tokens_out: int = 0
     cost: float = 0.0
+    input_parts: list[Any] | None = None
+    """Large inputs: ``input_text`` in pieces, each a literal string or ``{"blob": sha256}``
+    (see ``_inputs.py``); ``input_text`` is then None."""
     seq: int | None = None
+
+
+@dataclass
+class StartedRecord:
+    """An operation attempt seen still running by the background flusher: no outcome yet.
+
+    Superseded by any operation row of the same ``op_id`` with an attempt at least as high.
+    """
+
+    exec_id: str
+    op_id: str
+    attempt: int
+    name: str
+    kind: str
+    started_at: float
+    run_no: int = 1
 
 
 @dataclass

@@ -66,8 +66,21 @@ operations = sa.Table(
     sa.Column("tokens_in", sa.BigInteger, nullable=False, default=0),
     sa.Column("tokens_out", sa.BigInteger, nullable=False, default=0),
     sa.Column("cost", sa.Float, nullable=False, default=0.0),
+    sa.Column("input_parts", sa.JSON),
     sa.UniqueConstraint("exec_id", "op_id", "attempt", name="uq_kitaru_operations_attempt"),
     sa.Index("ix_kitaru_operations_exec", "exec_id", "seq"),
+)
+
+started = sa.Table(
+    "kitaru_started",
+    metadata,
+    sa.Column("exec_id", sa.String(40), primary_key=True),
+    sa.Column("op_id", sa.String(300), primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("run_no", sa.Integer, nullable=False, default=1),
 )
 
 logs = sa.Table(

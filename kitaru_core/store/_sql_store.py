@@ -27,6 +27,7 @@ from kitaru_core.store._records import (
     ExecutionRecord,
     LogRecord,
     OperationRecord,
+    StartedRecord,
     WaitRecord,
 )
 from kitaru_core.store._store import Store
@@ -45,6 +46,7 @@ _OP_FIELDS = _columns(OperationRecord)
 _LOG_COLUMNS = _columns(LogRecord)
 _ARTIFACT_COLUMNS = _columns(ArtifactRecord)
 _WAIT_COLUMNS = _columns(WaitRecord)
+_STARTED_COLUMNS = _columns(StartedRecord)
 _JSON_DEFAULTS = {"metadata": dict}
 
 
@@ -474,6 +476,40 @@ class SqlStore(Store):
         logs = self._storable_logs(logs)
         with self._engine.begin() as conn:
             conn.execute(t.logs.insert(), [_row_values(line, _LOG_COLUMNS) for line in logs])
+
+    def write_progress(
+        self,
+        exec_id: str,
+        logs: Sequence[LogRecord],
+        started: Sequence[StartedRecord] = (),
+        *,
+        finished: bool = False,
+    ) -> None:
+        if not (logs or started or finished):
+            return
+        logs = self._storable_logs(logs)
+        c = t.started.c
+        with self._engine.begin() as conn:
+            if logs:
+                conn.execute(t.logs.insert(), [_row_values(line, _LOG_COLUMNS) for line in logs])
+            if finished:
+                conn.execute(t.started.delete().where(c.exec_id == exec_id))
+            for record in started:
+                # A flusher that saw the same attempt before (a retry of its write) replaces it.
+                conn.execute(
+                    t.started.delete().where(
+                        c.exec_id == record.exec_id,
+                        c.op_id == record.op_id,
+                        c.attempt == record.attempt,
+                    )
+                )
+                conn.execute(t.started.insert(), _row_values(record, _STARTED_COLUMNS))
+
+    def load_started(self, exec_id: str) -> list[StartedRecord]:
+        c = t.started.c
+        query = sa.select(*(c[name] for name in _STARTED_COLUMNS)).where(c.exec_id == exec_id)
+        with self._engine.connect() as conn:
+            return [_to_record(StartedRecord, row) for row in conn.execute(query)]
 
     def get_logs(self, exec_id: str) -> list[LogRecord]:
         c = t.logs.c

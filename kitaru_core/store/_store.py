@@ -11,6 +11,7 @@ from kitaru_core.store._records import (
     ExecutionRecord,
     LogRecord,
     OperationRecord,
+    StartedRecord,
     WaitRecord,
 )
 
@@ -87,6 +88,22 @@ class Store(ABC):
     @abstractmethod
     def append_logs(self, logs: Sequence[LogRecord]) -> None:
         """Write captured log lines."""
+
+    @abstractmethod
+    def write_progress(
+        self,
+        exec_id: str,
+        logs: Sequence[LogRecord],
+        started: Sequence[StartedRecord] = (),
+        *,
+        finished: bool = False,
+    ) -> None:
+        """Write flushed log lines and operations seen in flight; ``finished`` (a run of the
+        execution ended) forgets its in-flight operations. One transaction."""
+
+    @abstractmethod
+    def load_started(self, exec_id: str) -> list[StartedRecord]:
+        """Operations of the execution last seen in flight (possibly since completed)."""
 
     @abstractmethod
     def get_logs(self, exec_id: str) -> list[LogRecord]:

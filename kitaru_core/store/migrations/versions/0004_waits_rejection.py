@@ -1,13 +1,13 @@
 """A wait whose answer the flow's own type refused says why: ``kitaru_waits.rejection``.
 
-Revision ID: 0004_waits
+Revision ID: 0004
 Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_waits"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
