@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+
+# Tests never reach the network: LiteLLM must read its bundled price map, not fetch one. Set
+# before anything imports LiteLLM (it loads the map at import), and inherited by child processes.
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+
 import re
 import subprocess
 import sys

@@ -181,3 +181,12 @@ def test_using_litellm_makes_no_network_request(subprocess_env: dict[str, str]) 
 
 def test_the_llm_guide_runs(run_doc: Callable[..., Any]) -> None:
     run_doc("docs/guides/llm.md")
+
+
+def test_litellm_price_map_was_loaded_locally_without_a_request() -> None:
+    import litellm
+    from litellm.litellm_core_utils.get_model_cost_map import get_model_cost_map_source_info
+
+    info = get_model_cost_map_source_info()
+    assert (info["source"], info["url"], info["is_env_forced"]) == ("local", None, True), info
+    assert info["fallback_reason"] is None and litellm.model_cost
