@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+# Hooks that fail a run with a skipped test when KITARU_TESTS_NO_SKIPS=1 (the `tests` session).
+from skip_guard import pytest_collectreport, pytest_runtest_logreport, pytest_sessionfinish  # noqa: F401
+
 from kitaru_core import _backends, _config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
