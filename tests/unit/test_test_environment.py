@@ -40,7 +40,8 @@ def test_a_skip_fails_the_run_when_skips_are_forbidden(tmp_path: Path) -> None:
         "import pytest\n\npytest.importorskip('kitaru_no_such_module')\n\n"
         "def test_never_runs():\n    pass\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(TESTS_DIR)}
+    env = {k: v for k, v in os.environ.items() if k != "KITARU_TESTS_NO_SKIPS"}
+    env["PYTHONPATH"] = str(TESTS_DIR)
     command = [sys.executable, "-m", "pytest", "-p", "skip_guard", "-p", "no:cacheprovider"]
     command += ["-c", os.devnull, "--rootdir", str(tmp_path), str(tmp_path)]
     allowed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
