@@ -33,7 +33,7 @@ from kitaru_core.errors import (
 )
 
 if TYPE_CHECKING:
-    from kitaru_core._api import idempotency_key, load, log, save
+    from kitaru_core._api import current_execution_id, idempotency_key, load, log, save
     from kitaru_core._config import configure
     from kitaru_core._handle import FlowHandle
     from kitaru_core._llm import llm
@@ -47,6 +47,7 @@ _LAZY = {
     "Execution": "kitaru_core.client",
     "FlowHandle": "kitaru_core._handle",
     "configure": "kitaru_core._config",
+    "current_execution_id": "kitaru_core._api",
     "idempotency_key": "kitaru_core._api",
     "llm": "kitaru_core._llm",
     "load": "kitaru_core._api",
@@ -95,6 +96,7 @@ __all__ = [
     "WaitNotFound",
     "checkpoint",
     "configure",
+    "current_execution_id",
     "flow",
     "idempotency_key",
     "llm",
