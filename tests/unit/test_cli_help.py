@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-import click
 import typer
 from typer.testing import CliRunner
 
 from kitaru_core.cli import create_app
 
 
-def command_paths(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    """The argv prefix of every command and group under ``command``."""
+def command_paths(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """The argv prefix of every command and group under ``command`` (Typer's own click)."""
     yield path
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
-            yield from command_paths(sub, (*path, name))
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from command_paths(sub, (*path, name))
 
 
 def test_help_shows_no_bool_metavar_after_flags() -> None:
