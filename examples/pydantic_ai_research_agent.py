@@ -51,7 +51,9 @@ def read_note(note_id: str) -> str:
     """Read one note."""
     print(f"reading {note_id}")
     if os.environ.get("EXAMPLE_CRASH") == "1" and note_id == "n2":
-        print("simulating a crash while reading n2 (kill -9)", flush=True)
+        exec_id = kitaru.current_execution_id()
+        print(f"simulating a crash while reading n2 (kill -9) in execution {exec_id}")
+        print(f"resume it with: kitaru executions resume {exec_id}", flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     return NOTES.get(note_id, "no such note")
 
@@ -121,7 +123,7 @@ def main() -> None:
     if "--crash" in sys.argv:
         os.environ["EXAMPLE_CRASH"] = "1"
         print("This run is killed while reading note n2. Then run:")
-        print("  kitaru executions resume <ID>   (ID from `kitaru executions list`)\n")
+        print("  kitaru executions resume <ID>   (the ID is printed before the kill)\n")
     handle = research.run(topic, publish="--publish" in sys.argv, offline="--offline" in sys.argv)
     try:
         print(f"\n{handle.wait()}\n")

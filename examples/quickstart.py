@@ -4,7 +4,7 @@ Runs on the embedded default (SQLite + a local folder under ~/.kitaru): no serve
 
     python examples/quickstart.py                 # runs to the end
     python examples/quickstart.py --crash         # dies half-way (like kill -9)
-    kitaru executions resume <id printed above>   # finishes, reusing the finished steps
+    kitaru executions resume <ID printed above>   # finishes, reusing the finished steps
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ def write_draft(topic: str, notes: list[str]) -> str:
     """Turn notes into a draft."""
     print("writing the draft")
     if os.environ.get("QUICKSTART_CRASH") == "1":
-        print("simulating a crash in the middle of write_draft", flush=True)
+        exec_id = kitaru.current_execution_id()
+        print(f"simulating a crash in the middle of write_draft of execution {exec_id}")
+        print(f"resume it with: kitaru executions resume {exec_id}", flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     return f"{topic.title()}: " + "; ".join(notes) + "."
 
@@ -55,7 +57,7 @@ def main() -> None:
         os.environ["QUICKSTART_CRASH"] = "1"
         print("This run will be killed inside write_draft. Afterwards run:")
         print("  kitaru executions list          # shown as failed: its process died")
-        print("  kitaru executions resume <ID>   # research is reused, the draft is written\n")
+        print("  kitaru executions resume <ID>   # ID printed before the kill; research reused\n")
     handle = writing_agent.run("kitaru")
     print(f"\nresult: {handle.wait()}")
     print(f"execution: {handle.exec_id}  (see it with `kitaru executions get {handle.exec_id}`)")

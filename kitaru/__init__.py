@@ -39,7 +39,7 @@ from kitaru_core.errors import (
 
 if TYPE_CHECKING:
     from kitaru_core._config import configure
-    from kitaru_core.api._api import idempotency_key, load, log, save
+    from kitaru_core.api._api import current_execution_id, idempotency_key, load, log, save
     from kitaru_core.client import Execution, KitaruClient, WaitInfo
     from kitaru_core.client._handle import FlowHandle
     from kitaru_core.llm._llm import llm
@@ -52,6 +52,7 @@ _LAZY = {
     "Execution": "kitaru_core.client",
     "FlowHandle": "kitaru_core.client._handle",
     "configure": "kitaru_core._config",
+    "current_execution_id": "kitaru_core.api._api",
     "idempotency_key": "kitaru_core.api._api",
     "llm": "kitaru_core.llm._llm",
     "load": "kitaru_core.api._api",
@@ -105,6 +106,7 @@ __all__ = [
     "WaitNotFound",
     "checkpoint",
     "configure",
+    "current_execution_id",
     "flow",
     "idempotency_key",
     "llm",

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+
+# Tests never reach the network: LiteLLM must read its bundled price map, not fetch one. Set
+# before anything imports LiteLLM (it loads the map at import), and inherited by child processes.
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+
 import re
 import subprocess
 import sys
@@ -10,6 +15,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+# Hooks that fail a run with a skipped test when KITARU_TESTS_NO_SKIPS=1 (the `tests` session).
+from skip_guard import pytest_collectreport, pytest_runtest_logreport, pytest_sessionfinish  # noqa: F401
 
 from kitaru_core import _config
 from kitaru_core.store import _backends

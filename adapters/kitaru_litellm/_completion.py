@@ -123,6 +123,7 @@ def durable_completion(*, name: str | None = None, **litellm_kwargs: Any) -> Any
         _inputs(params),
         lambda: completion(params),
         prompt=params.get("messages"),
+        prepare=import_litellm,
     )
 
 
@@ -134,4 +135,5 @@ async def adurable_completion(*, name: str | None = None, **litellm_kwargs: Any)
         _inputs(params),
         lambda: acompletion(params),
         prompt=params.get("messages"),
+        prepare=import_litellm,
     )

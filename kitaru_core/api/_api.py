@@ -1,4 +1,4 @@
-"""Functions a flow calls: ``log``, ``save``, ``load`` and ``idempotency_key``."""
+"""Functions a flow calls: ``log``, ``save``, ``load``, ``idempotency_key``, the execution id."""
 
 from __future__ import annotations
 
@@ -51,6 +51,11 @@ def _check_metadata(metadata: dict[str, Any]) -> None:
                 "booleans, None, and lists or dicts of them; convert other values first, "
                 "e.g. with str()."
             ) from exc
+
+
+def current_execution_id() -> str:
+    """The id of the execution that is running (to print or link it); fails outside a flow."""
+    return _require_run("current_execution_id").exec_id
 
 
 def idempotency_key() -> str:

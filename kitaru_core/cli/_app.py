@@ -32,6 +32,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from kitaru_core.cli._help import hide_flag_types
 from kitaru_core.cli._output import print_error, print_warning
 from kitaru_core.errors import KitaruError
 from kitaru_core.plugins import get_plugin_manager
@@ -57,6 +58,10 @@ HELP = (
 
 class KitaruGroup(TyperGroup):
     """Root group: a KitaruError from any command becomes one red line and exit code 1."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        hide_flag_types(self)  # every command is built by now: flags get no `<bool>` in --help
 
     def invoke(self, ctx: Any) -> Any:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -66,7 +67,11 @@ class LLMReply:
 
 
 class LLMBackend(Protocol):
-    """What the ``llm_backend`` hook returns."""
+    """What the ``llm_backend`` hook returns.
+
+    A backend may also have a ``load()`` method: it runs before a call's clock starts (to import
+    its provider library), so the call's recorded duration is the model call only.
+    """
 
     def complete(self, request: LLMRequest) -> LLMReply:
         """Perform one completion."""
@@ -163,6 +168,16 @@ def note_usage(
 # --- recording ----------------------------------------------------------------------------------
 
 
+def _prepare(prepare: Callable[[], object] | None) -> None:
+    """Run ``prepare`` inside the operation, then restart its clock: its time is not the call's."""
+    if prepare is None:
+        return
+    prepare()
+    scope = _context.current_operation()
+    if scope is not None:
+        scope.started_at = time.time()
+
+
 def _identity(inputs: Mapping[str, Any]) -> tuple[str, str]:
     text = canonical_json(dict(inputs))
     return digest(text), text
@@ -174,11 +189,14 @@ def record_model_call(
     call: Callable[[], tuple[T, ModelUsage]],
     *,
     prompt: Any = None,
+    prepare: Callable[[], object] | None = None,
 ) -> T:
     """Run ``call`` as a durable ``llm`` operation named ``name`` (see the module docstring).
 
     ``inputs`` identify the call and are stored as its input: pass them through :func:`scrub`.
     ``call`` returns ``(value, usage)``; ``value`` is what is recorded and returned.
+    ``prepare`` (importing the provider library, say) runs first when the call is not reused,
+    and its time is left out of the operation's duration.
     """
     run = _context.current_run()
     if run is None or _context.current_operation() is not None:
@@ -187,6 +205,7 @@ def record_model_call(
         return value
 
     def body() -> T:
+        _prepare(prepare)
         value, usage = call()
         note_usage(usage, standalone=True)
         return value
@@ -201,6 +220,7 @@ async def arecord_model_call(
     call: Callable[[], Awaitable[tuple[T, ModelUsage]]],
     *,
     prompt: Any = None,
+    prepare: Callable[[], object] | None = None,
 ) -> T:
     """Async twin of :func:`record_model_call`."""
     run = _context.current_run()
@@ -210,6 +230,7 @@ async def arecord_model_call(
         return value
 
     async def body() -> T:
+        _prepare(prepare)
         value, usage = await call()
         note_usage(usage, standalone=True)
         return value
@@ -256,4 +277,5 @@ def llm(
         return reply.text, reply.usage
 
     inputs = {"model": resolved, "messages": messages, "params": scrub(params)}
-    return record_model_call(name or "llm", inputs, call, prompt=messages)
+    load = getattr(backend, "load", None)
+    return record_model_call(name or "llm", inputs, call, prompt=messages, prepare=load)

@@ -181,3 +181,81 @@ def test_using_litellm_makes_no_network_request(subprocess_env: dict[str, str]) 
 
 def test_the_llm_guide_runs(run_doc: Callable[..., Any]) -> None:
     run_doc("docs/guides/llm.md")
+
+
+def test_litellm_price_map_was_loaded_locally_without_a_request() -> None:
+    import litellm
+    from litellm.litellm_core_utils.get_model_cost_map import get_model_cost_map_source_info
+
+    info = get_model_cost_map_source_info()
+    assert (info["source"], info["url"], info["is_env_forced"]) == ("local", None, True), info
+    assert info["fallback_reason"] is None and litellm.model_cost
+
+
+FIRST_CALLS = '''
+import importlib.abc, importlib.machinery, json, time, sys
+import kitaru
+from kitaru.adapters.litellm import durable_completion
+
+imported = []
+
+
+class WatchLiteLLM(importlib.abc.MetaPathFinder):
+    """Notes the time at which ``import litellm`` finishes."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "litellm":
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        run_module = spec.loader.exec_module
+
+        def exec_module(module):
+            run_module(module)
+            imported.append(time.time())
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path.insert(0, WatchLiteLLM())
+assert "litellm" not in sys.modules
+
+
+@kitaru.flow
+def first_call(kind):
+    if kind == "llm":
+        return kitaru.llm("hi", model="openai/gpt-4o-mini", mock_response="x")
+    response = durable_completion(
+        model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], mock_response="y"
+    )
+    return response.choices[0].message.content
+
+
+handle = first_call.run(sys.argv[1])
+handle.wait()
+(op,) = handle.get().operations
+print(json.dumps({"imported": imported, "started": op.started_at, "kind": op.kind}))
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["llm", "durable_completion"])
+def test_first_llm_call_latency_excludes_the_litellm_import(
+    kind: str, subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    # A fresh process, so this call is the one that imports LiteLLM (seconds on a cold start).
+    # The operation's clock must start after that import: its duration is the call's latency.
+    script = tmp_path / "first_call.py"
+    script.write_text(FIRST_CALLS)
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", str(script), kind],
+        capture_output=True,
+        text=True,
+        env=subprocess_env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["kind"] == "llm" and len(seen["imported"]) == 1, seen
+    assert seen["started"] >= seen["imported"][0], "the LiteLLM import was timed as the call"

@@ -504,55 +504,28 @@ def test_a_name_is_required_and_strategy_is_checked() -> None:
 
 
 def test_mcp_tool_calls_are_operations() -> None:
-    pytest.importorskip("fastmcp")
+    pytest.importorskip("pydantic_ai.mcp", reason="needs pip install 'kitaru[mcp]'")
+    from fastmcp import FastMCP  # the server side: fastmcp-slim[server], in the dev extra
     from pydantic_ai.mcp import MCPToolset
-    from pydantic_ai.tools import ToolDefinition
-    from pydantic_ai.toolsets import ToolsetTool
-    from pydantic_core import SchemaValidator, core_schema
 
-    class FakeMCP(MCPToolset):
-        """Skips MCPToolset.__init__: no server, one ``shout`` tool."""
+    server = FastMCP("loud")
 
-        def __init__(self) -> None:
-            self.cache_tools = False
-            self.include_instructions = False
-            self.max_retries = 1
+    @server.tool
+    def shout(text: str) -> str:
+        calls["mcp"] += 1
+        return text.upper()
 
-        @property  # type: ignore[misc]
-        def id(self) -> str:
-            return "loud"
-
-        @property
-        def _explicit_id(self) -> str:
-            return "loud"
-
-        async def __aenter__(self) -> FakeMCP:
-            return self
-
-        async def __aexit__(self, *args: object) -> None:
-            return None
-
-        async def get_tools(self, ctx: RunContext[Any]) -> dict[str, ToolsetTool[Any]]:
-            schema = {"type": "object", "properties": {"text": {"type": "string"}}}
-            validator = SchemaValidator(
-                core_schema.dict_schema(core_schema.str_schema(), core_schema.any_schema())
-            )
-            tool_def = ToolDefinition(name="shout", parameters_json_schema=schema)
-            tool = ToolsetTool(
-                toolset=self, tool_def=tool_def, max_retries=1, args_validator=validator
-            )
-            return {"shout": tool}
-
-        async def call_tool(self, name: str, tool_args: dict[str, Any], *args: Any) -> Any:
-            calls["mcp"] += 1
-            return str(tool_args.get("text", "")).upper()
-
-    agent = DurableAgent(Agent(TestModel(), name="mcp_user", toolsets=[FakeMCP()]))
-    agent.run_sync("x")
+    toolset = MCPToolset(server, id="loud")  # a real MCP session with an in-process server
+    agent = DurableAgent(Agent(TestModel(), name="mcp_user", toolsets=[toolset]))
+    assert agent.run_sync("x").output == '{"shout":"A"}'
     execution = kitaru.KitaruClient().executions.latest()
     assert execution is not None
-    kinds = [op.kind for op in execution.operations]
-    assert "mcp" in kinds and calls["mcp"] == 1
+    mcp_ops = [op.name for op in execution.operations if op.kind == "mcp"]
+    assert mcp_ops == [
+        "mcp_user__mcp_server__loud.get_tools",
+        "mcp_user__mcp_server__loud.call_tool",
+    ]
+    assert calls["mcp"] == 1
 
 
 @pytest.mark.slow
