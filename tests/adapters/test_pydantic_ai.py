@@ -503,6 +503,23 @@ def test_a_name_is_required_and_strategy_is_checked() -> None:
     assert KitaruAgent is DurableAgent
 
 
+def test_checkpoint_strategy_keyword_of_kitaru_docs_is_accepted() -> None:
+    """Kitaru's published docs write ``KitaruAgent(agent, checkpoint_strategy="calls")``."""
+    agent = KitaruAgent(Agent(TestModel(), name="docs_agent"), checkpoint_strategy="turn")
+    assert agent.strategy == "turn"
+    same = KitaruAgent(
+        Agent(TestModel(), name="docs_agent"), strategy="turn", checkpoint_strategy="turn"
+    )
+    assert same.strategy == "turn"
+    with pytest.raises(kitaru.KitaruError, match="checkpoint_strategy"):
+        KitaruAgent(
+            Agent(TestModel(), name="docs_agent"), strategy="calls", checkpoint_strategy="turn"
+        )
+    with pytest.raises(kitaru.KitaruError, match="strategy"):
+        bad: Any = "whole"
+        KitaruAgent(Agent(TestModel(), name="docs_agent"), checkpoint_strategy=bad)
+
+
 def test_mcp_tool_calls_are_operations() -> None:
     pytest.importorskip("fastmcp")
     from pydantic_ai.mcp import MCPToolset
