@@ -17,8 +17,10 @@ from pydantic_ai.durable_exec import (
 from kitaru_core import _context
 from kitaru_core._llm import note_usage
 from kitaru_core._runtime import OperationSpec, arun_operation
+from kitaru_pydantic_ai._history_hash import HistoryChain
 from kitaru_pydantic_ai._identity import identity, kind_of
 from kitaru_pydantic_ai._model import payload_usage
+from kitaru_pydantic_ai._scheme import uses_history_chain
 
 NO_CONFIG: RoleBasedOperationConfig[None] = RoleBasedOperationConfig(
     model=None, event=None, capability=None, tool=None
@@ -33,8 +35,11 @@ class KitaruOperationBackend(JournalCallableOperationBackend[None]):
     tokens, cost and latency, so a resume that reuses it counts that cost as saved.
     """
 
-    def __init__(self, *, agent_name: str, default_model_id: str | None = None) -> None:
+    def __init__(
+        self, *, agent_name: str, history: HistoryChain, default_model_id: str | None = None
+    ) -> None:
         super().__init__(agent_name=agent_name, default_model_id=default_model_id, config=NO_CONFIG)
+        self._history = history
 
     async def execute(
         self,
@@ -61,7 +66,8 @@ class KitaruOperationBackend(JournalCallableOperationBackend[None]):
                     note_usage(usage, standalone=True)
             return payload
 
-        fingerprint, text = identity(operation_id, cache_key)
+        chained = isinstance(operation_id, ModelRequestId) and uses_history_chain(run)
+        fingerprint, text = identity(operation_id, cache_key, self._history if chained else None)
         spec = OperationSpec(name=name, kind=kind_of(operation_id))
         payload = await arun_operation(run, spec, fingerprint, text, call)
         record_durable_unit(executed=executed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import subprocess
 import sys
@@ -621,3 +622,90 @@ def test_request_input_capability_waits_through_kitaru() -> None:
     )
     assert client.executions.resume(handle.exec_id).wait() == "done: removed x"
     assert len(tokens) == 1 and calls["tool"] == 1  # ask() ran once: it is an operation
+
+
+# --- operation identity across versions ---------------------------------------------------------
+
+LEGACY_STORE = Path(__file__).parent / "fixtures" / "legacy_pydantic_ai_store"
+LEGACY_EXEC = "kr-01m8s1w1kjkvv8dpz6eh7bq17c"
+SCHEME_KEY = "kitaru_pydantic_ai.identity"
+
+
+@pytest.fixture
+def legacy_flow(kitaru_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The store recorded by the adapter before the history chain (see its fixtures script)."""
+    shutil.copytree(LEGACY_STORE, kitaru_home, dirs_exist_ok=True)
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    import legacy_identity_flow
+
+    legacy_identity_flow.calls.clear()
+    legacy_identity_flow.state["fail"] = False
+    yield legacy_identity_flow
+    legacy_identity_flow.state["fail"] = True
+
+
+def test_execution_recorded_before_the_history_chain_reuses_every_call_on_resume(
+    legacy_flow: Any,
+) -> None:
+    assert retry(LEGACY_EXEC) == "looked up 3 topics"
+    assert dict(legacy_flow.calls) == {}
+    execution = kitaru.KitaruClient().executions.get(LEGACY_EXEC)
+    assert [op.kind for op in execution.operations] == ["llm", "tool"] * 3 + ["llm"]
+    assert all(op.reused for op in execution.operations)
+    assert execution.metadata[SCHEME_KEY] == "full-history"
+
+
+def test_replay_of_an_execution_recorded_before_the_history_chain_reuses_its_calls(
+    legacy_flow: Any,
+) -> None:
+    client = kitaru.KitaruClient()
+    last_request = client.executions.get(LEGACY_EXEC).operations[-1].op_id
+    handle = client.executions.replay(LEGACY_EXEC, from_=last_request)
+    assert handle.wait() == "looked up 3 topics"
+    assert dict(legacy_flow.calls) == {"model": 1}  # only the one it was asked to run again
+    reused = [op.reused for op in handle.get().operations]
+    assert reused == [True] * 6 + [False]
+    assert handle.get().metadata[SCHEME_KEY] == "full-history"
+
+
+def test_new_executions_use_the_history_chain_and_their_replays_too() -> None:
+    agent = make_agent()
+
+    @kitaru.flow
+    def add_up() -> str:
+        return str(agent.run_sync("add things").output)
+
+    first = add_up.run()
+    assert first.wait() == "total 33"
+    assert first.get().metadata[SCHEME_KEY] == "history-chain"
+    calls.clear()
+    client = kitaru.KitaruClient()
+    last_request = client.executions.get(first.exec_id).operations[-1].op_id
+    replayed = client.executions.replay(first.exec_id, from_=last_request)
+    assert replayed.wait() == "total 33"
+    assert calls == {"model": 1}
+    assert [op.reused for op in replayed.get().operations] == [True] * 6 + [False]
+    assert replayed.get().metadata[SCHEME_KEY] == "history-chain"
+
+
+def test_equal_histories_get_equal_model_request_identities_whatever_ran_before() -> None:
+    """The chain depends on a request's own history, never on the execution's earlier calls."""
+    agent = make_agent()
+
+    @kitaru.flow
+    def twice(first_prompt: str) -> list[str]:
+        outputs = [str(agent.run_sync(first_prompt).output)]
+        return [*outputs, str(agent.run_sync("add things").output)]
+
+    handle = twice.run("something else first")
+    handle.wait()
+    alone = twice.run("add things")
+    alone.wait()
+
+    def request_fingerprints(execution: Any, prompt_run: int) -> list[str]:
+        llm = [op for op in execution.operations if op.kind == "llm"]
+        return [op._record.fingerprint for op in llm[prompt_run * 4 : prompt_run * 4 + 4]]
+
+    # The second run of `handle` and the first of `alone` have the same histories.
+    assert request_fingerprints(handle.get(), 1) == request_fingerprints(alone.get(), 0)
+    assert request_fingerprints(handle.get(), 0) != request_fingerprints(alone.get(), 0)
