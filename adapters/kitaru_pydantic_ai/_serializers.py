@@ -56,6 +56,37 @@ class MessagesSerializer:
         return messages[0] if shape == b"one" else messages
 
 
+class EncodedPayload:
+    """A durable unit's JSON payload with its JSON text, made once by pydantic-core."""
+
+    __slots__ = ("data", "value")
+
+    def __init__(self, value: Any, data: bytes) -> None:
+        self.value = value
+        self.data = data
+
+
+class PayloadSerializer:
+    """The recorded payload of a model request or tool call: JSON, already serialized.
+
+    Stored as the JSON serializer would store it, minus its walk over the value in Python; it
+    loads back as plain JSON data (what Pydantic AI's codec expects).
+    """
+
+    name = "pydantic-ai-payload"
+    priority = -1
+
+    def accepts(self, value: Any) -> bool:
+        return type(value) is EncodedPayload
+
+    def dumps(self, value: Any) -> bytes:
+        data: bytes = value.data
+        return data
+
+    def loads(self, data: bytes) -> Any:
+        return json.loads(data)
+
+
 class RunResultSerializer:
     """An ``AgentRunResult``: its public JSON shape, with the output stored by Kitaru's registry.
 

@@ -11,6 +11,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -709,3 +710,44 @@ def test_equal_histories_get_equal_model_request_identities_whatever_ran_before(
     # The second run of `handle` and the first of `alone` have the same histories.
     assert request_fingerprints(handle.get(), 1) == request_fingerprints(alone.get(), 0)
     assert request_fingerprints(handle.get(), 0) != request_fingerprints(alone.get(), 0)
+
+
+def test_usage_read_from_a_payload_equals_usage_of_the_loaded_response() -> None:
+    from kitaru_pydantic_ai._model import payload_usage, response_usage
+    from pydantic_ai.durable_exec import JSON_CODEC
+    from pydantic_ai.usage import RequestUsage
+
+    for cost in (None, Decimal("0.25")):
+        response = ModelResponse(
+            parts=[TextPart("hi")],
+            usage=RequestUsage(input_tokens=5, output_tokens=7, cost=cost),
+            model_name=f"no-such-model-{cost}",
+            provider_name="nowhere",
+            finish_reason="stop",
+        )
+        payload = JSON_CODEC.dump(ModelResponse, response)
+        expected = response_usage(response, latency=0.5)
+        assert payload_usage(payload, latency=0.5) == expected  # looked up, no price: noted
+        assert payload_usage(payload, latency=0.5) == expected  # read from the payload
+    assert expected.cost == 0.25 and "cost_known" not in expected.details
+
+
+def test_recorded_payloads_are_stored_as_json_and_reused() -> None:
+    agent = make_agent()
+    state = {"fail": True}
+
+    @kitaru.flow
+    def add_up() -> str:
+        output = str(agent.run_sync("add things").output)
+        if state.pop("fail", False):
+            raise RuntimeError("crash after the agent")
+        return output
+
+    handle = add_up.run()
+    with pytest.raises(RuntimeError):
+        handle.wait()
+    records = [op._record for op in handle.get().operations]
+    assert {r.output_codec for r in records if r is not None} == {"pydantic-ai-payload"}
+    assert get_registry().loads("pydantic-ai-payload", b'{"a":[1.5,NaN]}', what="x")["a"][0] == 1.5
+    calls.clear()
+    assert retry(handle.exec_id) == "total 33" and calls == {}
