@@ -47,6 +47,16 @@ def answers_deferred_calls(agent: AbstractAgent[Any, Any]) -> bool:
     return bool(found)
 
 
+def _chosen_strategy(strategy: Strategy | None, checkpoint_strategy: Strategy | None) -> Strategy:
+    """``strategy=``, or its alias ``checkpoint_strategy=`` (the name Kitaru's docs use)."""
+    if strategy is not None and checkpoint_strategy is not None and strategy != checkpoint_strategy:
+        raise KitaruError(
+            f"DurableAgent got strategy={strategy!r} and checkpoint_strategy="
+            f"{checkpoint_strategy!r}: they are the same option, pass only one."
+        )
+    return strategy or checkpoint_strategy or "calls"
+
+
 class DurableAgent(WrapperAgent[AgentDepsT, OutputDataT]):
     """Wraps a Pydantic AI agent so each run is durable.
 
@@ -55,6 +65,7 @@ class DurableAgent(WrapperAgent[AgentDepsT, OutputDataT]):
     that require approval are answered through ``kitaru.wait()`` (unless the agent has its own
     capability for deferred calls, such as ``RequestInput``, whose waits are Kitaru waits too).
     Run it inside a ``@flow``, or on its own: then each run opens an execution of its own.
+    ``checkpoint_strategy=`` is an alias of ``strategy=``.
     """
 
     def __init__(
@@ -62,13 +73,15 @@ class DurableAgent(WrapperAgent[AgentDepsT, OutputDataT]):
         wrapped: AbstractAgent[AgentDepsT, OutputDataT],
         *,
         name: str | None = None,
-        strategy: Strategy = "calls",
+        strategy: Strategy | None = None,
         models: Mapping[str, Model] | None = None,
         event_stream_handler: EventStreamHandler[AgentDepsT] | None = None,
         approvals: bool = True,
         approval_timeout: float | None = DEFAULT_TIMEOUT,
+        checkpoint_strategy: Strategy | None = None,
     ) -> None:
         super().__init__(wrapped)
+        strategy = _chosen_strategy(strategy, checkpoint_strategy)
         durable_name = name or wrapped.name
         if not durable_name:
             raise KitaruError(

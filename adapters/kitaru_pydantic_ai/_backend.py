@@ -13,17 +13,29 @@ from pydantic_ai.durable_exec import (
     RoleBasedOperationConfig,
     record_durable_unit,
 )
+from pydantic_core import to_json
 
 from kitaru_core.engine import _context
 from kitaru_core.engine._runtime import OperationSpec, arun_operation
 from kitaru_core.llm._llm import note_usage
+from kitaru_pydantic_ai._history_hash import HistoryChain
 from kitaru_pydantic_ai._identity import identity, kind_of
 from kitaru_pydantic_ai._model import payload_usage
+from kitaru_pydantic_ai._scheme import uses_history_chain
+from kitaru_pydantic_ai._serializers import EncodedPayload
 
 NO_CONFIG: RoleBasedOperationConfig[None] = RoleBasedOperationConfig(
     model=None, event=None, capability=None, tool=None
 )
 """Kitaru needs no per-unit configuration: retries are Pydantic AI's own."""
+
+
+def encoded(payload: Any) -> Any:
+    """``payload`` with its JSON text (pydantic-core, NaN kept as JSON's loaders read it)."""
+    try:
+        return EncodedPayload(payload, to_json(payload, inf_nan_mode="constants"))
+    except (ValueError, TypeError):  # not JSON after all: the registry finds its serializer
+        return payload
 
 
 class KitaruOperationBackend(JournalCallableOperationBackend[None]):
@@ -33,8 +45,11 @@ class KitaruOperationBackend(JournalCallableOperationBackend[None]):
     tokens, cost and latency, so a resume that reuses it counts that cost as saved.
     """
 
-    def __init__(self, *, agent_name: str, default_model_id: str | None = None) -> None:
+    def __init__(
+        self, *, agent_name: str, history: HistoryChain, default_model_id: str | None = None
+    ) -> None:
         super().__init__(agent_name=agent_name, default_model_id=default_model_id, config=NO_CONFIG)
+        self._history = history
 
     async def execute(
         self,
@@ -59,10 +74,11 @@ class KitaruOperationBackend(JournalCallableOperationBackend[None]):
                 usage = payload_usage(payload, latency=time.perf_counter() - started)
                 if usage is not None:
                     note_usage(usage, standalone=True)
-            return payload
+            return encoded(payload)
 
-        fingerprint, text = identity(operation_id, cache_key)
+        chained = isinstance(operation_id, ModelRequestId) and uses_history_chain(run)
+        fingerprint, text = identity(operation_id, cache_key, self._history if chained else None)
         spec = OperationSpec(name=name, kind=kind_of(operation_id))
         payload = await arun_operation(run, spec, fingerprint, text, call)
         record_durable_unit(executed=executed)
-        return payload
+        return payload.value if type(payload) is EncodedPayload else payload

@@ -18,6 +18,8 @@ from pydantic_ai.tools import AgentDepsT, RunContext
 
 from kitaru_core.engine import _context
 from kitaru_pydantic_ai._backend import KitaruOperationBackend
+from kitaru_pydantic_ai._history_hash import HistoryChain
+from kitaru_pydantic_ai._identity import message_text
 
 RUN_COUNTER = "pydantic_ai.run"
 DEFAULT_TIMEOUT: float | None = 600
@@ -58,6 +60,7 @@ class KitaruDurability(BaseDurabilityCapability[AgentDepsT]):
         answer before the execution suspends, when the capability gives no timeout itself."""
         super().__init__(models=models, event_stream_handler=event_stream_handler, name=name)
         self.wait_timeout = wait_timeout
+        self._history = HistoryChain(message_text)
 
     @property
     def in_durable_context(self) -> bool:
@@ -78,7 +81,9 @@ class KitaruDurability(BaseDurabilityCapability[AgentDepsT]):
 
     def get_durable_operation_backend(self) -> KitaruOperationBackend:
         """One Kitaru operation per durable unit."""
-        return KitaruOperationBackend(agent_name=self.name, default_model_id=self.default_model_id)
+        return KitaruOperationBackend(
+            agent_name=self.name, history=self._history, default_model_id=self.default_model_id
+        )
 
     async def wrap_run(self, ctx: RunContext[AgentDepsT], *, handler: Any) -> Any:
         """Inside a flow, answer ``RequestInput`` (external events) with ``kitaru.wait()``."""

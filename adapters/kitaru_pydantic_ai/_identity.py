@@ -8,6 +8,7 @@ an input that changed runs again and the rest is reused.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from pydantic_ai.durable_exec import (
@@ -18,9 +19,10 @@ from pydantic_ai.durable_exec import (
 )
 from pydantic_ai.tools import RunContext, ToolDefinition
 from pydantic_ai.toolsets import ToolsetTool
-from pydantic_core import to_jsonable_python
+from pydantic_core import to_json, to_jsonable_python
 
 from kitaru_core.engine._fingerprint import canonical_json, digest
+from kitaru_pydantic_ai._history_hash import HistoryChain
 
 VOLATILE_KEYS = frozenset({"timestamp", "run_id", "conversation_id"})
 
@@ -63,22 +65,61 @@ def kind_of(operation_id: DurableOperationId) -> str:
     return "pydantic_ai"
 
 
-def identity(operation_id: DurableOperationId, cache_key: tuple[Any, ...]) -> tuple[str, str]:
+VOLATILE_FIELDS: dict[str, Any] = {
+    **dict.fromkeys(VOLATILE_KEYS, True),
+    "parts": {"__all__": dict.fromkeys(VOLATILE_KEYS, True)},
+}
+"""The volatile fields of a ``ModelRequest``/``ModelResponse`` and of their parts."""
+
+
+def message_text(message: Any) -> bytes:
+    """JSON of one message without its volatile fields: what the history chain hashes.
+
+    Pydantic's own serializer in field order (fixed by the message classes), which is several
+    times faster than :func:`jsonable` plus sorted JSON; an unserializable message falls back
+    to that.
+    """
+    try:
+        return to_json(message, exclude=VOLATILE_FIELDS, fallback=_fallback, bytes_mode="base64")
+    except (ValueError, TypeError):
+        return canonical_json(jsonable(message)).encode()
+
+
+def _json(value: Any) -> bytes:
+    try:
+        return to_json(value, fallback=_fallback, bytes_mode="base64")
+    except (ValueError, TypeError):
+        return canonical_json(jsonable(value)).encode()
+
+
+def identity(
+    operation_id: DurableOperationId,
+    cache_key: tuple[Any, ...],
+    history: HistoryChain | None = None,
+) -> tuple[str, str]:
     """``(fingerprint, input text)`` of one durable unit call.
 
-    The fingerprint covers every stable input. The stored input text of a model request shows
-    only its newest message (the history is in the earlier requests), so long runs stay small.
+    The fingerprint covers every stable input. A model request's history enters it as its hash
+    chain (``history``, see ``_scheme``), or, for executions recorded before the chain, as the
+    whole serialized history. The stored input text of a model request shows only its newest
+    message (the history is in the earlier requests), so long runs stay small.
     """
     if isinstance(operation_id, ModelRequestId):
+        if history is not None:
+            return _chained_request_identity(cache_key, history)
         model_id, messages, settings, parameters, _ctx = cache_key
-        history = [jsonable(m) for m in messages]
+        history_json = [jsonable(m) for m in messages]
         full = {
             "model_id": model_id,
-            "messages": history,
+            "messages": history_json,
             "settings": jsonable(settings),
             "parameters": jsonable(parameters),
         }
-        shown = {"model_id": model_id, "message": history[-1:], "history_length": len(history)}
+        shown = {
+            "model_id": model_id,
+            "message": history_json[-1:],
+            "history_length": len(history_json),
+        }
         return digest(canonical_json(full)), canonical_json(shown)
     if isinstance(operation_id, ToolsetCallToolId):
         name, args, ctx = cache_key[0], cache_key[1], cache_key[2]
@@ -87,3 +128,16 @@ def identity(operation_id: DurableOperationId, cache_key: tuple[Any, ...]) -> tu
         return digest(text), text
     text = canonical_json([jsonable(item) for item in cache_key])
     return digest(text), text
+
+
+def _chained_request_identity(cache_key: tuple[Any, ...], history: HistoryChain) -> tuple[str, str]:
+    model_id, messages, settings, parameters, _ctx = cache_key
+    chain, newest = history.chain(messages)
+    head = canonical_json([model_id, chain, len(messages)]).encode()
+    full = b"\n".join((head, _json(settings), _json(parameters)))
+    fingerprint = hashlib.blake2b(full, digest_size=10).hexdigest()
+    shown = (  # the shape of the full-history scheme's input text
+        f'{{"history_length":{len(messages)},"message":[{newest.decode()}],'
+        f'"model_id":{canonical_json(model_id)}}}'
+    )
+    return fingerprint, shown

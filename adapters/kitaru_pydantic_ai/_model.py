@@ -41,12 +41,42 @@ def response_usage(response: ModelResponse, *, latency: float = 0.0) -> ModelUsa
     )
 
 
+_unpriced: set[tuple[Any, ...]] = set()
+"""(provider, provider URL, model) that genai-prices has no price for: not looked up again."""
+
+
 def payload_usage(payload: Any, *, latency: float) -> ModelUsage | None:
-    """Usage of a model unit's recorded payload (a ``ModelResponse`` in JSON form)."""
+    """Usage of a model unit's recorded payload (a ``ModelResponse`` in JSON form).
+
+    Read from the payload itself when there is no price to look up (the provider gave the cost,
+    or the model is known to have no price); else the response is loaded to be priced.
+    """
     if not (isinstance(payload, dict) and payload.get("kind") == "response"):
         return None
+    usage = payload.get("usage") or {}
+    model = (payload.get("provider_name"), payload.get("provider_url"), payload.get("model_name"))
+    if usage.get("cost") is not None or model in _unpriced:
+        cost = usage.get("cost")
+        details: dict[str, Any] = {}
+        if payload.get("provider_name"):
+            details["provider"] = payload["provider_name"]
+        if payload.get("finish_reason"):
+            details["finish_reason"] = payload["finish_reason"]
+        if cost is None:
+            details["cost_known"] = False
+        return ModelUsage(
+            model=payload.get("model_name"),
+            tokens_in=int(usage.get("input_tokens") or 0),
+            tokens_out=int(usage.get("output_tokens") or 0),
+            cost=float(cost or 0.0),
+            latency=latency,
+            details=details,
+        )
     response = JSON_CODEC.load(ModelResponse, payload)
-    return response_usage(response, latency=latency)
+    found = response_usage(response, latency=latency)
+    if found.details.get("cost_known") is False and not response.usage.unmeasured_requests:
+        _unpriced.add(model)  # no price for the model itself, not an incomplete response
+    return found
 
 
 def add_run_usage(messages: Iterable[ModelMessage]) -> None:

@@ -14,7 +14,12 @@ REQUIRES = ("pydantic_ai",)
 @hookimpl
 def register_serializers(register: Callable[[Any], None]) -> None:
     """Pydantic AI messages and run results round-trip through their JSON, not pickle."""
-    from kitaru_pydantic_ai._serializers import MessagesSerializer, RunResultSerializer
+    from kitaru_pydantic_ai._serializers import (
+        MessagesSerializer,
+        PayloadSerializer,
+        RunResultSerializer,
+    )
 
+    register(PayloadSerializer())
     register(MessagesSerializer())
     register(RunResultSerializer())

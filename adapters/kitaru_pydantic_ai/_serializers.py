@@ -5,11 +5,21 @@ from __future__ import annotations
 import base64
 import json
 import sys
+from functools import cache
 from typing import Any
 
 
 def _loaded() -> bool:
     return "pydantic_ai" in sys.modules
+
+
+@cache
+def _run_result_adapter() -> Any:
+    """``TypeAdapter(AgentRunResult[Any])``, built once: building it takes a tenth of a second."""
+    from pydantic import TypeAdapter
+    from pydantic_ai import AgentRunResult
+
+    return TypeAdapter(AgentRunResult[Any])
 
 
 def _is_message(value: Any) -> bool:
@@ -46,6 +56,37 @@ class MessagesSerializer:
         return messages[0] if shape == b"one" else messages
 
 
+class EncodedPayload:
+    """A durable unit's JSON payload with its JSON text, made once by pydantic-core."""
+
+    __slots__ = ("data", "value")
+
+    def __init__(self, value: Any, data: bytes) -> None:
+        self.value = value
+        self.data = data
+
+
+class PayloadSerializer:
+    """The recorded payload of a model request or tool call: JSON, already serialized.
+
+    Stored as the JSON serializer would store it, minus its walk over the value in Python; it
+    loads back as plain JSON data (what Pydantic AI's codec expects).
+    """
+
+    name = "pydantic-ai-payload"
+    priority = -1
+
+    def accepts(self, value: Any) -> bool:
+        return type(value) is EncodedPayload
+
+    def dumps(self, value: Any) -> bytes:
+        data: bytes = value.data
+        return data
+
+    def loads(self, data: bytes) -> Any:
+        return json.loads(data)
+
+
 class RunResultSerializer:
     """An ``AgentRunResult``: its public JSON shape, with the output stored by Kitaru's registry.
 
@@ -64,27 +105,17 @@ class RunResultSerializer:
         return isinstance(value, AgentRunResult)
 
     def dumps(self, value: Any) -> bytes:
-        from pydantic import TypeAdapter
-        from pydantic_ai import AgentRunResult
-
         from kitaru_core.store._serialization import get_registry
 
-        result = TypeAdapter(AgentRunResult[Any]).dump_python(
-            value, mode="json", exclude={"output"}
-        )
+        result = _run_result_adapter().dump_python(value, mode="json", exclude={"output"})
         codec, output = get_registry().dumps(value.output, what="The output of an agent run")
         payload = {"result": result, "output": [codec, base64.b64encode(output).decode()]}
         return json.dumps(payload, separators=(",", ":")).encode()
 
     def loads(self, data: bytes) -> Any:
-        from pydantic import TypeAdapter
-        from pydantic_ai import AgentRunResult
-
         from kitaru_core.store._serialization import get_registry
 
         payload = json.loads(data)
         codec, output = payload["output"]
         value = get_registry().loads(codec, base64.b64decode(output), what="An agent run's output")
-        return TypeAdapter(AgentRunResult[Any]).validate_python(
-            {**payload["result"], "output": value}
-        )
+        return _run_result_adapter().validate_python({**payload["result"], "output": value})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -503,6 +505,23 @@ def test_a_name_is_required_and_strategy_is_checked() -> None:
     assert KitaruAgent is DurableAgent
 
 
+def test_checkpoint_strategy_keyword_of_kitaru_docs_is_accepted() -> None:
+    """Kitaru's published docs write ``KitaruAgent(agent, checkpoint_strategy="calls")``."""
+    agent = KitaruAgent(Agent(TestModel(), name="docs_agent"), checkpoint_strategy="turn")
+    assert agent.strategy == "turn"
+    same = KitaruAgent(
+        Agent(TestModel(), name="docs_agent"), strategy="turn", checkpoint_strategy="turn"
+    )
+    assert same.strategy == "turn"
+    with pytest.raises(kitaru.KitaruError, match="checkpoint_strategy"):
+        KitaruAgent(
+            Agent(TestModel(), name="docs_agent"), strategy="calls", checkpoint_strategy="turn"
+        )
+    with pytest.raises(kitaru.KitaruError, match="strategy"):
+        bad: Any = "whole"
+        KitaruAgent(Agent(TestModel(), name="docs_agent"), checkpoint_strategy=bad)
+
+
 def test_mcp_tool_calls_are_operations() -> None:
     pytest.importorskip("pydantic_ai.mcp", reason="needs pip install 'kitaru[mcp]'")
     from fastmcp import FastMCP  # the server side: fastmcp-slim[server], in the dev extra
@@ -577,3 +596,131 @@ def test_request_input_capability_waits_through_kitaru() -> None:
     )
     assert client.executions.resume(handle.exec_id).wait() == "done: removed x"
     assert len(tokens) == 1 and calls["tool"] == 1  # ask() ran once: it is an operation
+
+
+# --- operation identity across versions ---------------------------------------------------------
+
+LEGACY_STORE = Path(__file__).parent / "fixtures" / "legacy_pydantic_ai_store"
+LEGACY_EXEC = "kr-01m8s1w1kjkvv8dpz6eh7bq17c"
+SCHEME_KEY = "kitaru_pydantic_ai.identity"
+
+
+@pytest.fixture
+def legacy_flow(kitaru_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The store recorded by the adapter before the history chain (see its fixtures script)."""
+    shutil.copytree(LEGACY_STORE, kitaru_home, dirs_exist_ok=True)
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    import legacy_identity_flow
+
+    legacy_identity_flow.calls.clear()
+    legacy_identity_flow.state["fail"] = False
+    yield legacy_identity_flow
+    legacy_identity_flow.state["fail"] = True
+
+
+def test_execution_recorded_before_the_history_chain_reuses_every_call_on_resume(
+    legacy_flow: Any,
+) -> None:
+    assert retry(LEGACY_EXEC) == "looked up 3 topics"
+    assert dict(legacy_flow.calls) == {}
+    execution = kitaru.KitaruClient().executions.get(LEGACY_EXEC)
+    assert [op.kind for op in execution.operations] == ["llm", "tool"] * 3 + ["llm"]
+    assert all(op.reused for op in execution.operations)
+    assert execution.metadata[SCHEME_KEY] == "full-history"
+
+
+def test_replay_of_an_execution_recorded_before_the_history_chain_reuses_its_calls(
+    legacy_flow: Any,
+) -> None:
+    client = kitaru.KitaruClient()
+    last_request = client.executions.get(LEGACY_EXEC).operations[-1].op_id
+    handle = client.executions.replay(LEGACY_EXEC, from_=last_request)
+    assert handle.wait() == "looked up 3 topics"
+    assert dict(legacy_flow.calls) == {"model": 1}  # only the one it was asked to run again
+    reused = [op.reused for op in handle.get().operations]
+    assert reused == [True] * 6 + [False]
+    assert handle.get().metadata[SCHEME_KEY] == "full-history"
+
+
+def test_new_executions_use_the_history_chain_and_their_replays_too() -> None:
+    agent = make_agent()
+
+    @kitaru.flow
+    def add_up() -> str:
+        return str(agent.run_sync("add things").output)
+
+    first = add_up.run()
+    assert first.wait() == "total 33"
+    assert first.get().metadata[SCHEME_KEY] == "history-chain"
+    calls.clear()
+    client = kitaru.KitaruClient()
+    last_request = client.executions.get(first.exec_id).operations[-1].op_id
+    replayed = client.executions.replay(first.exec_id, from_=last_request)
+    assert replayed.wait() == "total 33"
+    assert calls == {"model": 1}
+    assert [op.reused for op in replayed.get().operations] == [True] * 6 + [False]
+    assert replayed.get().metadata[SCHEME_KEY] == "history-chain"
+
+
+def test_equal_histories_get_equal_model_request_identities_whatever_ran_before() -> None:
+    """The chain depends on a request's own history, never on the execution's earlier calls."""
+    agent = make_agent()
+
+    @kitaru.flow
+    def twice(first_prompt: str) -> list[str]:
+        outputs = [str(agent.run_sync(first_prompt).output)]
+        return [*outputs, str(agent.run_sync("add things").output)]
+
+    handle = twice.run("something else first")
+    handle.wait()
+    alone = twice.run("add things")
+    alone.wait()
+
+    def request_fingerprints(execution: Any, prompt_run: int) -> list[str]:
+        llm = [op for op in execution.operations if op.kind == "llm"]
+        return [op._record.fingerprint for op in llm[prompt_run * 4 : prompt_run * 4 + 4]]
+
+    # The second run of `handle` and the first of `alone` have the same histories.
+    assert request_fingerprints(handle.get(), 1) == request_fingerprints(alone.get(), 0)
+    assert request_fingerprints(handle.get(), 0) != request_fingerprints(alone.get(), 0)
+
+
+def test_usage_read_from_a_payload_equals_usage_of_the_loaded_response() -> None:
+    from kitaru_pydantic_ai._model import payload_usage, response_usage
+    from pydantic_ai.durable_exec import JSON_CODEC
+    from pydantic_ai.usage import RequestUsage
+
+    for cost in (None, Decimal("0.25")):
+        response = ModelResponse(
+            parts=[TextPart("hi")],
+            usage=RequestUsage(input_tokens=5, output_tokens=7, cost=cost),
+            model_name=f"no-such-model-{cost}",
+            provider_name="nowhere",
+            finish_reason="stop",
+        )
+        payload = JSON_CODEC.dump(ModelResponse, response)
+        expected = response_usage(response, latency=0.5)
+        assert payload_usage(payload, latency=0.5) == expected  # looked up, no price: noted
+        assert payload_usage(payload, latency=0.5) == expected  # read from the payload
+    assert expected.cost == 0.25 and "cost_known" not in expected.details
+
+
+def test_recorded_payloads_are_stored_as_json_and_reused() -> None:
+    agent = make_agent()
+    state = {"fail": True}
+
+    @kitaru.flow
+    def add_up() -> str:
+        output = str(agent.run_sync("add things").output)
+        if state.pop("fail", False):
+            raise RuntimeError("crash after the agent")
+        return output
+
+    handle = add_up.run()
+    with pytest.raises(RuntimeError):
+        handle.wait()
+    records = [op._record for op in handle.get().operations]
+    assert {r.output_codec for r in records if r is not None} == {"pydantic-ai-payload"}
+    assert get_registry().loads("pydantic-ai-payload", b'{"a":[1.5,NaN]}', what="x")["a"][0] == 1.5
+    calls.clear()
+    assert retry(handle.exec_id) == "total 33" and calls == {}
