@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from kitaru_core._config import Settings
 from kitaru_core.engine import _cancel, _context
+from kitaru_core.engine._drive import CALL, Steps, adrive, drive
 from kitaru_core.engine._error_names import error_type_name
 from kitaru_core.engine._flusher import Flusher
 from kitaru_core.engine._oplog import OperationId, OperationLog
@@ -391,16 +392,52 @@ def _operation_observers() -> Callable[[str, OperationRecord], None] | None:
     return _emit_operation if get_plugin_manager().hook.on_operation_event.get_hookimpls() else None
 
 
-def _begin(
-    run: ExecutionRun, spec: OperationSpec, fingerprint: str
-) -> tuple[OperationId, Any, bool]:
+def operation_steps(
+    run: ExecutionRun,
+    spec: OperationSpec,
+    fingerprint: str,
+    input_text: str | None,
+    *,
+    before: Callable[[], object] | None = None,
+    after: Callable[[Any], Any] | None = None,
+) -> Steps[Any]:
+    """The recorded output of this operation, or its body run and recorded, with retries.
+
+    Written once for sync and async callers (see ``_drive.py``): yields ``CALL`` for each
+    attempt of the body and the backoff pauses between attempts. ``before`` runs inside the
+    operation before each attempt, ``after`` turns the body's result into the operation's
+    output; a failure of either fails the attempt like one of the body.
+    """
     _cancel.check(run)
     identity = run.log.next_id(spec.name, fingerprint)
     if spec.cache:
         recorded = run.log.recorded(identity.text)
         if recorded is not None:
-            return identity, run.reuse(recorded), True
-    return identity, None, False
+            return run.reuse(recorded)
+    for failures in range(spec.retries + 1):
+        scope = OperationScope(run, spec, identity, input_text)
+        token = _context.enter_operation(scope)
+        run.inflight[scope.op_id] = scope
+        try:
+            if before is not None:
+                before()
+            result = yield CALL
+            if after is not None:
+                result = after(result)
+        except Exception as exc:
+            if unwinds(run, exc):
+                raise
+            run.record_failure(scope, exc)
+            if failures == spec.retries:
+                raise
+            yield spec.backoff(failures + 1)
+            continue
+        finally:
+            _context.exit_operation(token)
+            run.inflight.pop(scope.op_id, None)
+        run.record_success(scope, result)
+        return result
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def run_operation(
@@ -411,29 +448,7 @@ def run_operation(
     call: Callable[[], T],
 ) -> T:
     """Return the recorded output of this operation, or run ``call`` and record it."""
-    identity, value, reused = _begin(run, spec, fingerprint)
-    if reused:
-        return value
-    for failures in range(spec.retries + 1):
-        scope = OperationScope(run, spec, identity, input_text)
-        token = _context.enter_operation(scope)
-        run.inflight[scope.op_id] = scope
-        try:
-            result = call()
-        except Exception as exc:
-            if unwinds(run, exc):
-                raise
-            run.record_failure(scope, exc)
-            if failures == spec.retries:
-                raise
-            time.sleep(spec.backoff(failures + 1))
-            continue
-        finally:
-            _context.exit_operation(token)
-            run.inflight.pop(scope.op_id, None)
-        run.record_success(scope, result)
-        return result
-    raise AssertionError("unreachable")  # pragma: no cover
+    return drive(operation_steps(run, spec, fingerprint, input_text), call)
 
 
 async def arun_operation(
@@ -443,29 +458,5 @@ async def arun_operation(
     input_text: str | None,
     call: Callable[[], Awaitable[T]],
 ) -> T:
-    """Async twin of :func:`run_operation`."""
-    import asyncio
-
-    identity, value, reused = _begin(run, spec, fingerprint)
-    if reused:
-        return value
-    for failures in range(spec.retries + 1):
-        scope = OperationScope(run, spec, identity, input_text)
-        token = _context.enter_operation(scope)
-        run.inflight[scope.op_id] = scope
-        try:
-            result = await call()
-        except Exception as exc:
-            if unwinds(run, exc):
-                raise
-            run.record_failure(scope, exc)
-            if failures == spec.retries:
-                raise
-            await asyncio.sleep(spec.backoff(failures + 1))
-            continue
-        finally:
-            _context.exit_operation(token)
-            run.inflight.pop(scope.op_id, None)
-        run.record_success(scope, result)
-        return result
-    raise AssertionError("unreachable")  # pragma: no cover
+    """:func:`run_operation` from async code: ``call`` returns an awaitable."""
+    return await adrive(operation_steps(run, spec, fingerprint, input_text), call)
