@@ -10,6 +10,7 @@ from typing import Any
 
 from kitaru_core._config import Settings
 from kitaru_core.engine._error_names import public_error
+from kitaru_core.engine._oplog import OperationId
 from kitaru_core.errors import ExecutionCancelled, ExecutionFailed, ExecutionSuspended, KitaruError
 from kitaru_core.replay._replay import lineage
 from kitaru_core.store._preview import Preview, cut, full, preview
@@ -149,14 +150,17 @@ def _value_fields(
 
 def _in_flight(started: StartedRecord) -> OperationRecord:
     """An attempt seen running, as an attempt row with status ``started``."""
-    _, fingerprint, n = started.op_id.rsplit(":", 2)
+    try:
+        identity = OperationId.parse(started.op_id)
+    except ValueError:  # not written by this engine: show it anyway
+        identity = OperationId(started.name, "", 0)
     return OperationRecord(
         exec_id=started.exec_id,
         op_id=started.op_id,
         name=started.name,
         kind=started.kind,
-        fingerprint=fingerprint,
-        n=int(n) if n.isdigit() else 0,
+        fingerprint=identity.fingerprint,
+        n=identity.n,
         attempt=started.attempt,
         status=STARTED,
         started_at=started.started_at,

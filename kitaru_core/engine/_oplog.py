@@ -4,13 +4,44 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from dataclasses import dataclass
 
 from kitaru_core.store._records import OperationRecord
 
 
-def make_op_id(name: str, fingerprint: str, n: int) -> str:
-    """Identity of the n-th call of ``name`` with inputs hashing to ``fingerprint``."""
-    return f"{name}:{fingerprint}:{n}"
+@dataclass(frozen=True, slots=True)
+class OperationId:
+    """Identity of an operation in its execution: the n-th call of ``name`` with inputs hashing
+    to ``fingerprint``.
+
+    Its :attr:`text`, ``name:fingerprint:n``, is persisted data (the ``op_id`` of operation,
+    wait, in-flight and artifact rows, replay plans, idempotency keys): never change its format,
+    or stored executions stop reusing their operations on resume.
+    """
+
+    name: str
+    fingerprint: str
+    n: int
+
+    @property
+    def text(self) -> str:
+        """The stored form, ``name:fingerprint:n``."""
+        return f"{self.name}:{self.fingerprint}:{self.n}"
+
+    def __str__(self) -> str:
+        return self.text
+
+    @classmethod
+    def parse(cls, text: str) -> OperationId:
+        """The identity whose :attr:`text` is ``text``; ValueError when it is not one.
+
+        A name may hold ``:`` (adapters' names do), a fingerprint never does, so the last two
+        colons are the separators.
+        """
+        parts = text.rsplit(":", 2)
+        if len(parts) != 3 or not (parts[2].isascii() and parts[2].isdigit()):
+            raise ValueError(f"{text!r} is not an operation id (name:fingerprint:n)")
+        return cls(parts[0], parts[1], int(parts[2]))
 
 
 class OperationLog:
@@ -31,13 +62,17 @@ class OperationLog:
         self._counters: dict[tuple[str, str], int] = defaultdict(int)
         self._lock = threading.Lock()
 
-    def next_identity(self, name: str, fingerprint: str) -> str:
-        """Claim the next ``n`` for (name, fingerprint) and return the operation id."""
+    def next_id(self, name: str, fingerprint: str) -> OperationId:
+        """Claim the next ``n`` for (name, fingerprint) and return that operation's identity."""
         key = (name, fingerprint)
         with self._lock:
             n = self._counters[key]
             self._counters[key] = n + 1
-        return make_op_id(name, fingerprint, n)
+        return OperationId(name, fingerprint, n)
+
+    def next_identity(self, name: str, fingerprint: str) -> str:
+        """:meth:`next_id` as text, for callers that only key by it (artifact saves)."""
+        return self.next_id(name, fingerprint).text
 
     def restart(self) -> None:
         """Forget call counts before the flow body runs again from the top."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from kitaru_core._config import Settings, load_settings, settings_for_stack
 from kitaru_core.engine import _capture, _context
 from kitaru_core.engine._code import load_flow
+from kitaru_core.engine._drive import CALL, Steps, adrive, drive
 from kitaru_core.engine._lease import leases, my_owner_id, owner_alive
 from kitaru_core.engine._oplog import OperationLog
 from kitaru_core.engine._replay_plan import inherited_records
@@ -273,20 +274,7 @@ def execute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> Ran:
     """Run a sync flow body to its end (or suspension) in this thread."""
     args, kwargs = _call_args(flow, arguments)
     with _Running(run):
-        for attempt in range(flow.retries + 1):
-            run.log.restart()
-            try:
-                value = flow.func(*args, **kwargs)
-            except Exception as exc:
-                outcome = _after_error(flow, run, attempt, exc)
-                if outcome is None:
-                    continue
-            except BaseException as exc:
-                _fail(run, exc)
-                raise
-            else:
-                outcome = _complete(run, flow, value)
-            break
+        outcome = drive(_body_runs(flow, run), lambda: flow.func(*args, **kwargs))
     return Ran(run, outcome)
 
 
@@ -294,21 +282,28 @@ async def aexecute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> 
     """Run an async flow body to its end (or suspension)."""
     args, kwargs = _call_args(flow, arguments)
     with _Running(run):
-        for attempt in range(flow.retries + 1):
-            run.log.restart()
-            try:
-                value = await flow.func(*args, **kwargs)
-            except Exception as exc:
-                outcome = _after_error(flow, run, attempt, exc)
-                if outcome is None:
-                    continue
-            except BaseException as exc:
-                _fail(run, exc)
-                raise
-            else:
-                outcome = _complete(run, flow, value)
-            break
+        outcome = await adrive(_body_runs(flow, run), lambda: flow.func(*args, **kwargs))
     return Ran(run, outcome)
+
+
+def _body_runs(flow: Flow, run: ExecutionRun) -> Steps[LocalOutcome]:
+    """Run the body (``CALL``, see ``_drive.py``) until it ends, again on failure while the
+    flow's ``retries`` last, and record how it ended."""
+    for attempt in range(flow.retries + 1):
+        run.log.restart()
+        try:
+            value = yield CALL
+        except Exception as exc:
+            outcome = _after_error(flow, run, attempt, exc)
+            if outcome is None:
+                continue
+        except BaseException as exc:
+            _fail(run, exc)
+            raise
+        else:
+            outcome = _complete(run, flow, value)
+        return outcome
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _after_error(

@@ -12,9 +12,10 @@ from typing import Any, TypeVar
 
 from kitaru_core._config import Settings
 from kitaru_core.engine import _cancel, _context
+from kitaru_core.engine._drive import CALL, Steps, adrive, drive
 from kitaru_core.engine._error_names import error_type_name
 from kitaru_core.engine._flusher import Flusher
-from kitaru_core.engine._oplog import OperationLog
+from kitaru_core.engine._oplog import OperationId, OperationLog
 from kitaru_core.errors import (
     ExecutionCancelled,
     ExecutionSuspended,
@@ -118,9 +119,9 @@ class OperationScope:
 
     run: ExecutionRun
     spec: OperationSpec
-    op_id: str
-    fingerprint: str
+    identity: OperationId
     input_text: str | None
+    op_id: str = field(init=False)  # identity.text, worked out once
     started_at: float = field(default_factory=time.time)
     metadata: dict[str, Any] = field(default_factory=dict)
     model: str | None = None
@@ -128,6 +129,14 @@ class OperationScope:
     tokens_out: int = 0
     cost: float = 0.0
     reported: bool = False  # written as in flight by the background flusher
+
+    def __post_init__(self) -> None:
+        self.op_id = self.identity.text
+
+    @property
+    def fingerprint(self) -> str:
+        """The fingerprint of the operation's inputs."""
+        return self.identity.fingerprint
 
     def add_usage(self, *, model: str | None, tokens_in: int, tokens_out: int, cost: float) -> None:
         """Add one model call's usage to this operation."""
@@ -320,8 +329,7 @@ class ExecutionRun:
         return value
 
     def _attempt_record(self, scope: OperationScope, status: str) -> OperationRecord:
-        spec = scope.spec
-        n = scope.op_id.rsplit(":", 1)[1]
+        spec, identity = scope.spec, scope.identity
         input_text, input_parts = scope.input_text, None
         if input_text is not None and len(input_text) > self._inline_limit:
             input_parts = self._split_input(input_text)
@@ -331,8 +339,8 @@ class ExecutionRun:
             op_id=scope.op_id,
             name=spec.name,
             kind=spec.kind,
-            fingerprint=scope.fingerprint,
-            n=int(n),
+            fingerprint=identity.fingerprint,
+            n=identity.n,
             attempt=self.log.next_attempt(scope.op_id),
             status=status,
             started_at=scope.started_at,
@@ -384,14 +392,52 @@ def _operation_observers() -> Callable[[str, OperationRecord], None] | None:
     return _emit_operation if get_plugin_manager().hook.on_operation_event.get_hookimpls() else None
 
 
-def _begin(run: ExecutionRun, spec: OperationSpec, fingerprint: str) -> tuple[str, Any, bool]:
+def operation_steps(
+    run: ExecutionRun,
+    spec: OperationSpec,
+    fingerprint: str,
+    input_text: str | None,
+    *,
+    before: Callable[[], object] | None = None,
+    after: Callable[[Any], Any] | None = None,
+) -> Steps[Any]:
+    """The recorded output of this operation, or its body run and recorded, with retries.
+
+    Written once for sync and async callers (see ``_drive.py``): yields ``CALL`` for each
+    attempt of the body and the backoff pauses between attempts. ``before`` runs inside the
+    operation before each attempt, ``after`` turns the body's result into the operation's
+    output; a failure of either fails the attempt like one of the body.
+    """
     _cancel.check(run)
-    op_id = run.log.next_identity(spec.name, fingerprint)
+    identity = run.log.next_id(spec.name, fingerprint)
     if spec.cache:
-        recorded = run.log.recorded(op_id)
+        recorded = run.log.recorded(identity.text)
         if recorded is not None:
-            return op_id, run.reuse(recorded), True
-    return op_id, None, False
+            return run.reuse(recorded)
+    for failures in range(spec.retries + 1):
+        scope = OperationScope(run, spec, identity, input_text)
+        token = _context.enter_operation(scope)
+        run.inflight[scope.op_id] = scope
+        try:
+            if before is not None:
+                before()
+            result = yield CALL
+            if after is not None:
+                result = after(result)
+        except Exception as exc:
+            if unwinds(run, exc):
+                raise
+            run.record_failure(scope, exc)
+            if failures == spec.retries:
+                raise
+            yield spec.backoff(failures + 1)
+            continue
+        finally:
+            _context.exit_operation(token)
+            run.inflight.pop(scope.op_id, None)
+        run.record_success(scope, result)
+        return result
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def run_operation(
@@ -402,29 +448,7 @@ def run_operation(
     call: Callable[[], T],
 ) -> T:
     """Return the recorded output of this operation, or run ``call`` and record it."""
-    op_id, value, reused = _begin(run, spec, fingerprint)
-    if reused:
-        return value
-    for failures in range(spec.retries + 1):
-        scope = OperationScope(run, spec, op_id, fingerprint, input_text)
-        token = _context.enter_operation(scope)
-        run.inflight[op_id] = scope
-        try:
-            result = call()
-        except Exception as exc:
-            if unwinds(run, exc):
-                raise
-            run.record_failure(scope, exc)
-            if failures == spec.retries:
-                raise
-            time.sleep(spec.backoff(failures + 1))
-            continue
-        finally:
-            _context.exit_operation(token)
-            run.inflight.pop(op_id, None)
-        run.record_success(scope, result)
-        return result
-    raise AssertionError("unreachable")  # pragma: no cover
+    return drive(operation_steps(run, spec, fingerprint, input_text), call)
 
 
 async def arun_operation(
@@ -434,29 +458,5 @@ async def arun_operation(
     input_text: str | None,
     call: Callable[[], Awaitable[T]],
 ) -> T:
-    """Async twin of :func:`run_operation`."""
-    import asyncio
-
-    op_id, value, reused = _begin(run, spec, fingerprint)
-    if reused:
-        return value
-    for failures in range(spec.retries + 1):
-        scope = OperationScope(run, spec, op_id, fingerprint, input_text)
-        token = _context.enter_operation(scope)
-        run.inflight[op_id] = scope
-        try:
-            result = await call()
-        except Exception as exc:
-            if unwinds(run, exc):
-                raise
-            run.record_failure(scope, exc)
-            if failures == spec.retries:
-                raise
-            await asyncio.sleep(spec.backoff(failures + 1))
-            continue
-        finally:
-            _context.exit_operation(token)
-            run.inflight.pop(op_id, None)
-        run.record_success(scope, result)
-        return result
-    raise AssertionError("unreachable")  # pragma: no cover
+    """:func:`run_operation` from async code: ``call`` returns an awaitable."""
+    return await adrive(operation_steps(run, spec, fingerprint, input_text), call)

@@ -17,8 +17,9 @@ from typing import Any, Protocol, TypeVar
 
 from kitaru_core._config import load_settings
 from kitaru_core.engine import _context
+from kitaru_core.engine._drive import CALL, Steps, adrive, drive
 from kitaru_core.engine._fingerprint import canonical_json, digest
-from kitaru_core.engine._runtime import OperationSpec, arun_operation, run_operation
+from kitaru_core.engine._runtime import OperationSpec, operation_steps
 from kitaru_core.errors import ConfigurationError, MissingExtraError
 from kitaru_core.plugins import get_plugin_manager
 
@@ -198,20 +199,7 @@ def record_model_call(
     ``prepare`` (importing the provider library, say) runs first when the call is not reused,
     and its time is left out of the operation's duration.
     """
-    run = _context.current_run()
-    if run is None or _context.current_operation() is not None:
-        value, usage = call()
-        note_usage(usage, standalone=False, prompt=prompt, response=value)
-        return value
-
-    def body() -> T:
-        _prepare(prepare)
-        value, usage = call()
-        note_usage(usage, standalone=True)
-        return value
-
-    fingerprint, text = _identity(inputs)
-    return run_operation(run, OperationSpec(name=name, kind="llm"), fingerprint, text, body)
+    return drive(_model_call(name, inputs, prompt, prepare), call)
 
 
 async def arecord_model_call(
@@ -222,21 +210,32 @@ async def arecord_model_call(
     prompt: Any = None,
     prepare: Callable[[], object] | None = None,
 ) -> T:
-    """Async twin of :func:`record_model_call`."""
+    """:func:`record_model_call` from async code: ``call`` returns an awaitable."""
+    return await adrive(_model_call(name, inputs, prompt, prepare), call)
+
+
+def _model_call(
+    name: str, inputs: Mapping[str, Any], prompt: Any, prepare: Callable[[], object] | None
+) -> Steps[Any]:
+    """Both of the above, written once (see ``engine/_drive.py``): ``CALL`` runs the call."""
     run = _context.current_run()
     if run is None or _context.current_operation() is not None:
-        value, usage = await call()
+        value, usage = yield CALL
         note_usage(usage, standalone=False, prompt=prompt, response=value)
         return value
 
-    async def body() -> T:
-        _prepare(prepare)
-        value, usage = await call()
+    def settle(reply: tuple[Any, ModelUsage]) -> Any:
+        value, usage = reply
         note_usage(usage, standalone=True)
         return value
 
     fingerprint, text = _identity(inputs)
-    return await arun_operation(run, OperationSpec(name=name, kind="llm"), fingerprint, text, body)
+    spec = OperationSpec(name=name, kind="llm")
+    return (
+        yield from operation_steps(
+            run, spec, fingerprint, text, before=lambda: _prepare(prepare), after=settle
+        )
+    )
 
 
 # --- the public function ------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kitaru_core._config import Settings
+from kitaru_core.engine._oplog import OperationId
 from kitaru_core.engine._replay_plan import inherited_records
 from kitaru_core.engine._runner import aexecute, create_execution, execute, settings_for
 from kitaru_core.errors import InvalidReplay, InvalidWaitAnswer
@@ -144,13 +145,13 @@ def _encode_override(
 ) -> dict[str, Any]:
     stored = encode(value, what=f"The override {selector!r}", settings=settings)
     template = op.completed or (op.attempts[-1] if op.attempts else None)
-    _, fingerprint, n = op.op_id.rsplit(":", 2)
+    identity = OperationId.parse(op.op_id)
     return {
         "op_id": op.op_id,
         "name": op.name,
         "kind": op.kind,
-        "fingerprint": fingerprint,
-        "n": int(n),
+        "fingerprint": identity.fingerprint,
+        "n": identity.n,
         "input_text": template.input_text if template else None,
         "input_parts": template.input_parts if template else None,
         "codec": stored.codec,

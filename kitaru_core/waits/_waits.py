@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from kitaru_core.engine import _cancel, _context
 from kitaru_core.engine._fingerprint import canonical_json, digest
-from kitaru_core.engine._oplog import make_op_id
+from kitaru_core.engine._oplog import OperationId
 from kitaru_core.engine._replay_plan import OVERRIDE_MARK, preset_answer
 from kitaru_core.engine._runtime import check_storable
 from kitaru_core.errors import (
@@ -54,15 +54,22 @@ class WaitCall:
     """One call of ``kitaru.wait()`` with its identity worked out."""
 
     run: ExecutionRun
-    name: str
-    op_id: str
-    fingerprint: str
-    n: int
+    identity: OperationId
     input_text: str
     adapter: TypeAdapter[Any]
     schema: dict[str, Any]
     question: str | None
     metadata: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        """The wait's name."""
+        return self.identity.name
+
+    @property
+    def op_id(self) -> str:
+        """The wait's operation id, also its ``wait_id`` in the waits table."""
+        return self.identity.text
 
     def validate(self, answer: Any) -> Any:
         """The stored JSON ``answer`` as the flow's type."""
@@ -127,14 +134,10 @@ def identify(
     text = canonical_json(inputs)
     fingerprint = digest(text)
     if scope is None:
-        op_id = run.log.next_identity(name, fingerprint)
-        n = int(op_id.rsplit(":", 1)[1])
+        identity = run.log.next_id(name, fingerprint)
     else:
-        n = _count_in_scope(scope, (name, fingerprint))
-        op_id = make_op_id(name, fingerprint, n)
-    return WaitCall(
-        run, name, op_id, fingerprint, n, text, adapter, json_schema, question, dict(metadata or {})
-    )
+        identity = OperationId(name, fingerprint, _count_in_scope(scope, (name, fingerprint)))
+    return WaitCall(run, identity, text, adapter, json_schema, question, dict(metadata or {}))
 
 
 # the store side -----------------------------------------------------------------------------
@@ -213,8 +216,8 @@ def record_answer(
         op_id=call.op_id,
         name=call.name,
         kind="wait",
-        fingerprint=call.fingerprint,
-        n=call.n,
+        fingerprint=call.identity.fingerprint,
+        n=call.identity.n,
         attempt=run.log.next_attempt(call.op_id),
         status="completed",
         started_at=started_at,
