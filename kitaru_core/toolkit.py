@@ -87,6 +87,7 @@ __all__ = [
     "current_execution_id",
     "current_operation",
     "digest",
+    "execution_metadata",
     "find_object",
     "identity_of",
     "in_durable_unit",
@@ -172,6 +173,12 @@ def current_execution() -> ExecutionInfo | None:
         return None
     record = run.record
     return ExecutionInfo(run.exec_id, record.flow_name, record.original_exec_id, run.metadata)
+
+
+def execution_metadata(key: str, default: Any = None) -> Any:
+    """``key`` of the running execution's metadata (``default`` if unset or outside a flow)."""
+    run = _context.current_run()
+    return default if run is None else run.metadata.get(key, default)
 
 
 def _running(what: str) -> _runtime.ExecutionRun:
