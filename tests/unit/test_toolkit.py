@@ -342,3 +342,14 @@ def test_automatic_execution_resumes_in_a_fresh_process_and_finds_its_object(
 def test_an_unknown_harness_object_is_a_clear_error() -> None:
     with pytest.raises(kitaru.FlowNotFound, match=r"Echo 'ghost' is defined in no_such_module"):
         toolkit.find_object("Echo", "ghost", ["no_such_module_for_kitaru_tests", None])
+
+
+def test_importing_the_toolkit_loads_no_price_table_and_no_harness() -> None:
+    code = (
+        "import sys, kitaru.toolkit; "
+        "print(sorted(m for m in ('genai_prices', 'litellm', 'pydantic_ai') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT
+    )
+    assert out.stdout.strip() == "[]"
