@@ -64,7 +64,13 @@ _LAZY = {
 }
 
 
+_SUBMODULES = ("adapters", "toolkit")
+"""Loaded on first access (``kitaru.toolkit``), never by ``import kitaru``."""
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"kitaru.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'kitaru' has no attribute {name!r}")

@@ -7,7 +7,7 @@ import time
 from types import ModuleType
 from typing import Any
 
-from kitaru_core.llm._llm import (
+from kitaru_core.toolkit import (
     MOCK_ENV,
     ModelUsage,
     arecord_model_call,

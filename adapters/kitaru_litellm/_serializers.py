@@ -2,40 +2,37 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
+
+from kitaru_core.toolkit import JsonSerializer
 
 SAFE_HIDDEN = ("response_cost", "custom_llm_provider", "litellm_model_name", "model_id")
 """The part of ``_hidden_params`` worth keeping (never headers or API bases)."""
 
 
-class LiteLLMResponseSerializer:
+class LiteLLMResponseSerializer(JsonSerializer):
     """``litellm.ModelResponse`` objects (what ``durable_completion`` returns)."""
 
     name = "litellm"
     priority = 5
+    module = "litellm"
 
-    def accepts(self, value: Any) -> bool:
-        if "litellm" not in sys.modules:
-            return False
+    def accepts_loaded(self, value: Any) -> bool:
         from litellm import ModelResponse
 
         return isinstance(value, ModelResponse)
 
-    def dumps(self, value: Any) -> bytes:
+    def to_json(self, value: Any) -> Any:
         hidden = getattr(value, "_hidden_params", None) or {}
-        data = {
+        return {
             "response": value.model_dump(mode="json"),
             "hidden": {k: hidden[k] for k in SAFE_HIDDEN if hidden.get(k) is not None},
         }
-        return json.dumps(data, separators=(",", ":")).encode()
 
-    def loads(self, data: bytes) -> Any:
+    def from_json(self, data: Any) -> Any:
         from kitaru_litellm._completion import import_litellm
 
         litellm = import_litellm()
-        payload = json.loads(data)
-        response = litellm.ModelResponse(**payload["response"])
-        response._hidden_params = dict(payload.get("hidden") or {})
+        response = litellm.ModelResponse(**data["response"])
+        response._hidden_params = dict(data.get("hidden") or {})
         return response

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -15,9 +14,7 @@ from pydantic_ai.models import Model
 from pydantic_ai.output import OutputDataT
 from pydantic_ai.tools import AgentDepsT
 
-from kitaru_core.engine import _context
-from kitaru_core.engine._fingerprint import canonical_json, digest
-from kitaru_core.engine._runtime import OperationSpec, arun_operation
+from kitaru_core import toolkit
 from kitaru_core.errors import KitaruError
 from kitaru_pydantic_ai import _autoflow
 from kitaru_pydantic_ai._capability import KitaruDurability
@@ -98,11 +95,7 @@ class DurableAgent(WrapperAgent[AgentDepsT, OutputDataT]):
         self.approval_timeout = approval_timeout
         self._models = dict(models or {})
         self._event_stream_handler = event_stream_handler
-        caller = sys._getframe(1).f_globals
-        self.origin: tuple[str | None, str | None] = (
-            caller.get("__name__"),
-            caller.get("__file__"),
-        )
+        self.origin: toolkit.Origin = toolkit.caller_origin()
         _autoflow.register_agent(self)
 
     def __repr__(self) -> str:
@@ -142,16 +135,16 @@ class DurableAgent(WrapperAgent[AgentDepsT, OutputDataT]):
         **kwargs: Any,
     ) -> AsyncIterator[AgentRun[AgentDepsT, Any]]:
         """``Agent.iter``: inside a flow its units are recorded; outside one it opens a flow."""
-        if _context.current_run() is None:
+        if not toolkit.in_flow():
             method = _method.get() or "iter"
             options = {"model": model, "capabilities": capabilities, **kwargs}
             options = {k: v for k, v in options.items() if v is not None}
-            async with _autoflow.open_execution(self, method, user_prompt, options) as outcome:
+            with _autoflow.open_execution(self, method, user_prompt, options) as outcome:
                 async with self.iter(user_prompt, **options) as agent_run:
                     yield agent_run
                 outcome.value = agent_run.result
             return
-        inside_operation = _context.current_operation() is not None
+        inside_operation = toolkit.in_operation()
         if self.strategy == "turn" and not inside_operation:
             raise KitaruError(
                 f"DurableAgent {self.durable_name!r} uses strategy='turn', which records whole "
@@ -169,10 +162,10 @@ class DurableAgent(WrapperAgent[AgentDepsT, OutputDataT]):
 
     async def run(self, user_prompt: Any = None, **kwargs: Any) -> Any:
         """``Agent.run``, durable (see the class docstring)."""
-        if _context.current_run() is None:
+        if not toolkit.in_flow():
             options = {k: v for k, v in kwargs.items() if v is not None}
             return await _autoflow.run_automatic(self, "run", user_prompt, options)
-        if self.strategy == "turn" and _context.current_operation() is None:
+        if self.strategy == "turn" and not toolkit.in_operation():
             return await self._run_turn(user_prompt, kwargs)
         return await super().run(user_prompt, **kwargs)
 
@@ -187,8 +180,6 @@ class DurableAgent(WrapperAgent[AgentDepsT, OutputDataT]):
             _method.reset(token)
 
     async def _run_turn(self, user_prompt: Any, kwargs: dict[str, Any]) -> Any:
-        run = _context.current_run()
-        assert run is not None
         model = kwargs.get("model")
         inputs = {
             "user_prompt": jsonable(user_prompt),
@@ -198,14 +189,14 @@ class DurableAgent(WrapperAgent[AgentDepsT, OutputDataT]):
             "instructions": jsonable(kwargs.get("instructions")),
             "output_type": repr(kwargs.get("output_type")),
         }
-        text = canonical_json(inputs)
-        spec = OperationSpec(name=f"{self.durable_name}__run", kind="agent")
         run_wrapped = super().run
 
         async def call() -> Any:
             return await run_wrapped(user_prompt, **kwargs)
 
-        return await arun_operation(run, spec, digest(text), text, call)
+        return await toolkit.arun_operation(
+            f"{self.durable_name}__run", call, kind="agent", inputs=inputs
+        )
 
     async def run_again(self, method: str, user_prompt: Any, options: dict[str, Any]) -> Any:
         """Run a stored automatic call again (the body of its flow); returns the run result."""

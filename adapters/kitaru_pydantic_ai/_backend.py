@@ -15,10 +15,8 @@ from pydantic_ai.durable_exec import (
 )
 from pydantic_core import to_json
 
-from kitaru_core.engine import _context
-from kitaru_core.engine._runtime import OperationSpec, arun_operation
-from kitaru_core.llm._llm import note_usage
-from kitaru_pydantic_ai._history_hash import HistoryChain
+from kitaru_core.toolkit import HistoryChain, Identity, arun_operation, in_durable_unit
+from kitaru_core.toolkit import report_model_usage as note_usage
 from kitaru_pydantic_ai._identity import identity, kind_of
 from kitaru_pydantic_ai._model import payload_usage
 from kitaru_pydantic_ai._scheme import uses_history_chain
@@ -60,8 +58,7 @@ class KitaruOperationBackend(JournalCallableOperationBackend[None]):
         cache_key: tuple[object, ...],
         config: None,
     ) -> object:
-        run = _context.current_run()
-        if run is None or _context.current_operation() is not None:
+        if not in_durable_unit():
             return await body()
         executed = False
 
@@ -76,9 +73,8 @@ class KitaruOperationBackend(JournalCallableOperationBackend[None]):
                     note_usage(usage, standalone=True)
             return encoded(payload)
 
-        chained = isinstance(operation_id, ModelRequestId) and uses_history_chain(run)
-        fingerprint, text = identity(operation_id, cache_key, self._history if chained else None)
-        spec = OperationSpec(name=name, kind=kind_of(operation_id))
-        payload = await arun_operation(run, spec, fingerprint, text, call)
+        chained = isinstance(operation_id, ModelRequestId) and uses_history_chain()
+        found = Identity(*identity(operation_id, cache_key, self._history if chained else None))
+        payload = await arun_operation(name, call, kind=kind_of(operation_id), identity=found)
         record_durable_unit(executed=executed)
         return payload.value if type(payload) is EncodedPayload else payload

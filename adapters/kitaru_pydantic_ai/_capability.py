@@ -16,9 +16,8 @@ from pydantic_ai.durable_exec import (
 from pydantic_ai.models import Model
 from pydantic_ai.tools import AgentDepsT, RunContext
 
-from kitaru_core.engine import _context
+from kitaru_core import toolkit
 from kitaru_pydantic_ai._backend import KitaruOperationBackend
-from kitaru_pydantic_ai._history_hash import HistoryChain
 from kitaru_pydantic_ai._identity import message_text
 
 RUN_COUNTER = "pydantic_ai.run"
@@ -60,20 +59,19 @@ class KitaruDurability(BaseDurabilityCapability[AgentDepsT]):
         answer before the execution suspends, when the capability gives no timeout itself."""
         super().__init__(models=models, event_stream_handler=event_stream_handler, name=name)
         self.wait_timeout = wait_timeout
-        self._history = HistoryChain(message_text)
+        self._history = toolkit.HistoryChain(message_text)
 
     @property
     def in_durable_context(self) -> bool:
         """Inside a flow, and not inside a checkpoint (which records the whole thing itself)."""
-        return _context.current_run() is not None and _context.current_operation() is None
+        return toolkit.in_durable_unit()
 
     def get_default_run_id(self) -> str | None:
         """``<exec id>/<agent>/<n>``: the n-th run of this agent in the execution."""
-        run = _context.current_run()
-        if run is None or not self.in_durable_context:
+        if not self.in_durable_context:
             return None
-        op_id = run.log.next_identity(f"{RUN_COUNTER}:{self.name}", "")
-        return f"{run.exec_id}/{self.name}/{op_id.rsplit(':', 1)[-1]}"
+        n = toolkit.ordinal(f"{RUN_COUNTER}:{self.name}")
+        return f"{toolkit.current_execution_id()}/{self.name}/{n}"
 
     def get_default_conversation_id(self, run_id: str) -> str | None:
         """Derived from the run id, so it too is the same on resume."""

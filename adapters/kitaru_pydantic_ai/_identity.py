@@ -21,19 +21,15 @@ from pydantic_ai.tools import RunContext, ToolDefinition
 from pydantic_ai.toolsets import ToolsetTool
 from pydantic_core import to_json, to_jsonable_python
 
-from kitaru_core.engine._fingerprint import canonical_json, digest
-from kitaru_pydantic_ai._history_hash import HistoryChain
+from kitaru_core import toolkit
+from kitaru_core.toolkit import HistoryChain, canonical_json, digest
 
 VOLATILE_KEYS = frozenset({"timestamp", "run_id", "conversation_id"})
 
 
 def strip_volatile(value: Any) -> Any:
     """``value`` (JSON data) without the keys that differ between a run and its resume."""
-    if isinstance(value, dict):
-        return {k: strip_volatile(v) for k, v in value.items() if k not in VOLATILE_KEYS}
-    if isinstance(value, list):
-        return [strip_volatile(v) for v in value]
-    return value
+    return toolkit.strip_volatile(value, VOLATILE_KEYS)
 
 
 def _fallback(obj: Any) -> str:

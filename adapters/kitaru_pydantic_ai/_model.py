@@ -8,7 +8,8 @@ from typing import Any
 from pydantic_ai.durable_exec import JSON_CODEC
 from pydantic_ai.messages import ModelMessage, ModelResponse
 
-from kitaru_core.llm._llm import ModelUsage, note_usage
+from kitaru_core.toolkit import ModelUsage
+from kitaru_core.toolkit import report_model_usage as note_usage
 
 
 def response_cost(response: ModelResponse) -> float | None:

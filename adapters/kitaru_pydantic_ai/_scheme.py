@@ -14,10 +14,7 @@ operation of the new scheme is recorded:
 
 from __future__ import annotations
 
-from typing import Any
-
-from kitaru_core.engine._runtime import ExecutionRun
-from kitaru_core.store._store import Store
+from kitaru_core import toolkit
 
 SCHEME_KEY = "kitaru_pydantic_ai.identity"
 CHAIN = "history-chain"
@@ -26,30 +23,33 @@ MODEL_REQUEST = "__model."
 """In the names of model-request operations (``<agent>__model.request``, ``…request_stream``)."""
 
 
-def _holds_model_requests(store: Store, exec_id: str) -> bool:
+def _holds_model_requests(exec_id: str | None = None) -> bool:
     return any(
         record.kind == "llm" and MODEL_REQUEST in record.name
-        for record in store.load_operations(exec_id)
+        for record in toolkit.recorded_operations(exec_id)
     )
 
 
-def _decide(run: ExecutionRun) -> str:
-    if _holds_model_requests(run.store, run.exec_id):
+def _decide(execution: toolkit.ExecutionInfo) -> str:
+    if _holds_model_requests():
         return FULL_HISTORY
-    source = run.record.original_exec_id
+    source = execution.replay_of
     if source is not None:
-        marked: Any = run.store.get_execution(source).metadata.get(SCHEME_KEY)
+        marked = toolkit.stored_execution_metadata(source).get(SCHEME_KEY)
         if marked is not None:
             return str(marked)
-        if _holds_model_requests(run.store, source):
+        if _holds_model_requests(source):
             return FULL_HISTORY
     return CHAIN
 
 
-def uses_history_chain(run: ExecutionRun) -> bool:
-    """Whether ``run``'s model requests are identified by the history chain (decided once)."""
-    scheme = run.metadata.get(SCHEME_KEY)
+def uses_history_chain() -> bool:
+    """Whether the running execution's model requests are identified by the history chain
+    (decided once, by its first model request)."""
+    scheme = toolkit.execution_metadata(SCHEME_KEY)
     if scheme is None:
-        scheme = run.metadata[SCHEME_KEY] = _decide(run)
-        run.store.update_execution(run.exec_id, metadata=run.metadata)
+        execution = toolkit.current_execution()
+        assert execution is not None  # called for model requests inside a flow only
+        scheme = _decide(execution)
+        toolkit.set_execution_metadata(SCHEME_KEY, scheme)
     return bool(scheme == CHAIN)

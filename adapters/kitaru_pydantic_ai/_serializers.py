@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import sys
 from functools import cache
@@ -105,17 +104,16 @@ class RunResultSerializer:
         return isinstance(value, AgentRunResult)
 
     def dumps(self, value: Any) -> bytes:
-        from kitaru_core.store._serialization import get_registry
+        from kitaru_core.toolkit import pack_value
 
         result = _run_result_adapter().dump_python(value, mode="json", exclude={"output"})
-        codec, output = get_registry().dumps(value.output, what="The output of an agent run")
-        payload = {"result": result, "output": [codec, base64.b64encode(output).decode()]}
+        output = pack_value(value.output, what="The output of an agent run")
+        payload = {"result": result, "output": output}
         return json.dumps(payload, separators=(",", ":")).encode()
 
     def loads(self, data: bytes) -> Any:
-        from kitaru_core.store._serialization import get_registry
+        from kitaru_core.toolkit import unpack_value
 
         payload = json.loads(data)
-        codec, output = payload["output"]
-        value = get_registry().loads(codec, base64.b64decode(output), what="An agent run's output")
+        value = unpack_value(payload["output"], what="An agent run's output")
         return _run_result_adapter().validate_python({**payload["result"], "output": value})

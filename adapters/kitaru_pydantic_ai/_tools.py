@@ -25,11 +25,8 @@ from pydantic_ai.tools import (
     ToolDenied,
 )
 
-from kitaru_core.engine import _context
-from kitaru_core.engine._fingerprint import digest
-from kitaru_core.engine._runtime import OperationSpec, arun_operation
+from kitaru_core import toolkit
 from kitaru_core.errors import KitaruError
-from kitaru_core.waits._waits import wait_async
 from kitaru_pydantic_ai._capability import DEFAULT_TIMEOUT
 
 
@@ -72,10 +69,10 @@ def approval_handler(
         decisions: dict[str, bool | ToolApproved | ToolDenied] = {}
         for call in requests.approvals:
             args = _args_text(call.args)
-            answer = await wait_async(
-                schema=Approval,
+            answer: Approval = await toolkit.aask_human(
+                f"Allow agent {agent_name!r} to call {call.tool_name}({args})?",
+                Approval,
                 name=f"approve_{call.tool_name}",
-                question=f"Allow agent {agent_name!r} to call {call.tool_name}({args})?",
                 timeout=timeout,
                 metadata={
                     "agent": agent_name,
@@ -113,7 +110,7 @@ def hitl_tool(
     if question is None:
 
         async def ask_human(question: str) -> Any:
-            return await wait_async(schema=schema, name=name, question=question, timeout=timeout)
+            return await toolkit.aask_human(question, schema, name=name, timeout=timeout)
 
         text = description or "Ask a human a question and return their answer."
     else:
@@ -121,7 +118,7 @@ def hitl_tool(
 
         async def ask_human(context: str) -> Any:  # type: ignore[misc]
             asked = f"{fixed}\n\n{context}" if context else fixed
-            return await wait_async(schema=schema, name=name, question=asked, timeout=timeout)
+            return await toolkit.aask_human(asked, schema, name=name, timeout=timeout)
 
         text = description or f"Ask a human: {question} Pass what they need to know as context."
     return Tool(ask_human, name=name, description=text, takes_ctx=False)
@@ -142,24 +139,24 @@ class KitaruEventWaiter(ExternalEventWaiter):
         timeout: timedelta | None,
     ) -> JsonValue:
         """Record ``ask(token)`` once; unless it answered, wait for the token to be resolved."""
-        run = _context.current_run()
-        if run is None:
+        exec_id = toolkit.current_execution_id()
+        if exec_id is None:
             raise KitaruError("An external-event wait needs a running flow.")
-        n = run.log.next_identity(f"pydantic_ai.event:{self.agent_name}:{name}", "").rsplit(":", 1)
-        token = f"{run.exec_id}/{self.agent_name}/{name}/{n[-1]}"
-        spec = OperationSpec(
-            name=f"{self.agent_name}__external_event.{name}.ask", kind="pydantic_ai"
-        )
-        answer = await arun_operation(
-            run, spec, digest(token), json.dumps({"token": token}), lambda: ask(token)
+        n = toolkit.ordinal(f"pydantic_ai.event:{self.agent_name}:{name}")
+        token = f"{exec_id}/{self.agent_name}/{name}/{n}"
+        answer = await toolkit.arun_operation(
+            f"{self.agent_name}__external_event.{name}.ask",
+            lambda: ask(token),
+            kind="pydantic_ai",
+            identity=toolkit.Identity(toolkit.digest(token), json.dumps({"token": token})),
         )
         if answer is not None:
             return answer
         seconds = timeout.total_seconds() if timeout is not None else self.timeout
-        result: JsonValue = await wait_async(
-            schema=JsonValue,
+        result: JsonValue = await toolkit.aask_human(
+            f"Agent {self.agent_name!r} waits for {name!r} (token {token}).",
+            JsonValue,
             name=name,
-            question=f"Agent {self.agent_name!r} waits for {name!r} (token {token}).",
             timeout=seconds,
             metadata={"agent": self.agent_name, "token": token},
         )

@@ -1,4 +1,5 @@
-"""LiteLLM for Kitaru: ``durable_completion`` and the backend of ``kitaru.llm()``.
+"""LiteLLM for Kitaru: ``durable_completion`` and the backend of ``kitaru.llm()``: the public
+names of the ``kitaru_litellm`` package.
 
 Needs the ``litellm`` extra: ``pip install 'kitaru[litellm]'``.
 """
@@ -12,6 +13,15 @@ from kitaru_core.errors import MissingExtraError
 if importlib.util.find_spec("litellm") is None:
     raise MissingExtraError("litellm", "litellm")
 
-from kitaru_litellm import LiteLLMBackend, adurable_completion, durable_completion
+from kitaru_litellm import (
+    LiteLLMBackend,
+    adurable_completion,
+    durable_completion,
+)
 
-__all__ = ["LiteLLMBackend", "adurable_completion", "durable_completion"]
+# The package's ``__all__`` (tests/adapters/test_convention.py checks they are equal).
+__all__ = [
+    "LiteLLMBackend",
+    "adurable_completion",
+    "durable_completion",
+]

@@ -724,3 +724,30 @@ def test_recorded_payloads_are_stored_as_json_and_reused() -> None:
     assert get_registry().loads("pydantic-ai-payload", b'{"a":[1.5,NaN]}', what="x")["a"][0] == 1.5
     calls.clear()
     assert retry(handle.exec_id) == "total 33" and calls == {}
+
+
+LEGACY_AUTOFLOW_STORE = Path(__file__).parent / "fixtures" / "legacy_autoflow_store"
+LEGACY_AUTOFLOW_EXEC = "kr-01m8s3yhbc07hkcryvkgnkdycq"
+
+
+def test_automatic_execution_recorded_before_the_toolkit_reuses_its_calls_on_retry(
+    kitaru_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recorded by ``_autoflow.py`` on the runner's privates (see
+    fixtures/make_legacy_autoflow_store.py): the automatic flow keeps its reference and
+    arguments, so the toolkit's flow resumes it."""
+    shutil.copytree(LEGACY_AUTOFLOW_STORE, kitaru_home, dirs_exist_ok=True)
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    import legacy_autoflow_agent
+
+    legacy_autoflow_agent.calls.clear()
+    monkeypatch.setitem(legacy_autoflow_agent.state, "fail", False)
+    result = retry(LEGACY_AUTOFLOW_EXEC)
+    assert result.output == "looked up 2 topics"
+    # The failed second lookup and the last model request ran; the rest was reused.
+    assert dict(legacy_autoflow_agent.calls) == {"tool": 1, "model": 1}
+    execution = kitaru.KitaruClient().executions.get(LEGACY_AUTOFLOW_EXEC)
+    assert execution.status == "completed" and execution.flow_name == "legacy_auto"
+    reused = [(op.kind, op.reused) for op in execution.operations if op.status == "completed"]
+    assert reused == [("llm", True), ("tool", True), ("llm", True), ("tool", False), ("llm", False)]
+    assert execution.cost_saved > 0

@@ -157,3 +157,63 @@ def test_import_kitaru_loads_only_the_decorators_and_the_context() -> None:
             "kitaru_core.errors",
         ]
     )
+
+
+ADAPTER_PACKAGES = ("kitaru_pydantic_ai", "kitaru_litellm")
+
+
+@pytest.fixture
+def adapters_copy(tmp_path: Path) -> Path:
+    """A copy of kitaru_core and the adapter packages with the repository's adapter contract."""
+    import tomli_w
+
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(REPO_ROOT / "kitaru_core", tmp_path / "kitaru_core", ignore=ignore)
+    for package in ADAPTER_PACKAGES:
+        shutil.copytree(REPO_ROOT / "adapters" / package, tmp_path / package, ignore=ignore)
+    config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    contracts = [c for c in config["contracts"] if c["id"] == "adapters-use-the-toolkit"]
+    assert contracts, "the adapter contract is missing from pyproject.toml"
+    adapters_only = {
+        **config,
+        "root_packages": ["kitaru_core", *ADAPTER_PACKAGES],
+        "contracts": contracts,
+    }
+    (tmp_path / "pyproject.toml").write_text(
+        tomli_w.dumps({"tool": {"importlinter": adapters_only}})
+    )
+    return tmp_path
+
+
+def test_the_adapter_copy_keeps_the_adapter_contract(adapters_copy: Path) -> None:
+    """The control for the test below: the adapters as they are import only the toolkit."""
+    proc = _run(_lint_imports(), adapters_copy)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Adapters import only kitaru_core.toolkit" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "names"),
+    [
+        pytest.param(
+            "kitaru_pydantic_ai/_tools.py",
+            "from kitaru_core.engine import _context",
+            "kitaru_pydantic_ai._tools -> kitaru_core.engine._context",
+            id="pydantic-ai-imports-the-engine",
+        ),
+        pytest.param(
+            "kitaru_litellm/_completion.py",
+            "from kitaru_core.llm._llm import note_usage",
+            "kitaru_litellm._completion -> kitaru_core.llm._llm",
+            id="litellm-imports-llm",
+        ),
+    ],
+)
+def test_an_adapter_importing_a_private_core_module_fails_lint_imports(
+    adapters_copy: Path, module: str, line: str, names: str
+) -> None:
+    _inject(adapters_copy / module, line)
+    proc = _run(_lint_imports(), adapters_copy)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = proc.stdout.split("Broken contracts", 1)[-1]
+    assert "Adapters import only kitaru_core.toolkit" in report and names in report, proc.stdout

@@ -1,0 +1,548 @@
+"""The adapter toolkit: what a harness adapter needs from Kitaru's core, and all it may import.
+
+An adapter translates its harness's objects into these calls (with ``kitaru_core.hookspecs``
+for its plugin and ``kitaru_core.errors`` for errors); it never imports a private module.
+Importable as ``kitaru.toolkit``. See docs/plugins/adapters.md.
+
+- Running: :func:`run_operation` / :func:`arun_operation` run or reuse one operation under the
+  engine's identity rules (name, kind, identifying inputs; the n-th equal call is told apart).
+- Where code runs: :func:`in_flow`, :func:`in_operation`, :func:`in_durable_unit`,
+  :func:`current_operation`, :func:`current_execution_id`, :func:`ordinal`.
+- Identity: :func:`identity_of`, :func:`canonical_json`, :func:`digest`, :func:`strip_volatile`,
+  :func:`message_json`, :class:`HistoryChain`, :class:`OperationId`.
+- Model usage: :func:`report_usage`, :func:`report_model_usage`, :func:`price`,
+  :func:`record_model_call`.
+- Humans: :func:`ask_human` / :func:`aask_human` (``kitaru.wait()`` with a typed answer).
+- Harness calls outside a flow: :class:`AutomaticFlow`, :func:`register_object`,
+  :func:`find_object`, :func:`caller_origin`.
+- Storing harness values: :class:`JsonSerializer`, :func:`pack_value`, :func:`unpack_value`.
+
+Operation names are persisted data: renaming one breaks the resume of stored executions. Pin
+them with the contract test kit, ``kitaru_core.testing``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sys
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from operator import is_
+from typing import Any, NamedTuple, TypeVar
+
+from kitaru_core.engine import _context, _runtime
+from kitaru_core.engine._automatic import (
+    AutomaticFlow,
+    Opened,
+    Origin,
+    caller_origin,
+    find_object,
+    register_object,
+)
+from kitaru_core.engine._fingerprint import canonical_json, digest
+from kitaru_core.engine._oplog import make_op_id
+from kitaru_core.errors import KitaruError
+from kitaru_core.llm._llm import (
+    MOCK_ENV,
+    LLMReply,
+    LLMRequest,
+    ModelUsage,
+    arecord_model_call,
+    note_usage,
+    record_model_call,
+    resolve_model,
+    scrub,
+)
+from kitaru_core.llm._pricing import price
+from kitaru_core.store._serialization import get_registry
+from kitaru_core.waits import _waits
+
+T = TypeVar("T")
+
+__all__ = [
+    "MOCK_ENV",
+    "VOLATILE_KEYS",
+    "AutomaticFlow",
+    "ExecutionInfo",
+    "HistoryChain",
+    "Identity",
+    "JsonSerializer",
+    "LLMReply",
+    "LLMRequest",
+    "ModelUsage",
+    "Opened",
+    "OperationId",
+    "OperationInfo",
+    "Origin",
+    "RecordedOperation",
+    "aask_human",
+    "arecord_model_call",
+    "arun_operation",
+    "ask_human",
+    "caller_origin",
+    "canonical_json",
+    "current_execution",
+    "current_execution_id",
+    "current_operation",
+    "digest",
+    "execution_metadata",
+    "find_object",
+    "identity_of",
+    "in_durable_unit",
+    "in_flow",
+    "in_operation",
+    "message_json",
+    "ordinal",
+    "pack_value",
+    "price",
+    "record_model_call",
+    "recorded_operations",
+    "register_object",
+    "report_model_usage",
+    "report_usage",
+    "resolve_model",
+    "run_operation",
+    "scrub",
+    "set_execution_metadata",
+    "stored_execution_metadata",
+    "strip_volatile",
+    "type_name",
+    "unpack_value",
+]
+
+
+# --- where code runs ---------------------------------------------------------------------------
+
+
+def in_flow() -> bool:
+    """Whether an execution runs in this context (inside a ``@flow`` or an automatic one)."""
+    return _context.current_run() is not None
+
+
+def in_operation() -> bool:
+    """Whether an operation's body (a checkpoint, a model or tool call) runs in this context."""
+    return _context.current_operation() is not None
+
+
+def in_durable_unit() -> bool:
+    """In a flow and not inside an operation: where a harness call becomes an operation of its
+    own. Inside an operation the enclosing one records everything (its body is one unit)."""
+    return _context.current_run() is not None and _context.current_operation() is None
+
+
+@dataclass(frozen=True)
+class OperationInfo:
+    """The operation whose body runs now: its name, kind and id."""
+
+    name: str
+    kind: str
+    op_id: str
+    exec_id: str
+
+
+def current_operation() -> OperationInfo | None:
+    """The operation running in this context, or None."""
+    scope = _context.current_operation()
+    if scope is None:
+        return None
+    return OperationInfo(scope.spec.name, scope.spec.kind, scope.op_id, scope.run.exec_id)
+
+
+def current_execution_id() -> str | None:
+    """The id of the execution running in this context, or None."""
+    run = _context.current_run()
+    return None if run is None else run.exec_id
+
+
+@dataclass(frozen=True)
+class ExecutionInfo:
+    """The execution running now: its id, its flow, the replay source, its metadata."""
+
+    exec_id: str
+    flow_name: str
+    replay_of: str | None
+    metadata: Mapping[str, Any]
+
+
+def current_execution() -> ExecutionInfo | None:
+    """The execution running in this context, or None."""
+    run = _context.current_run()
+    if run is None:
+        return None
+    record = run.record
+    return ExecutionInfo(run.exec_id, record.flow_name, record.original_exec_id, run.metadata)
+
+
+def execution_metadata(key: str, default: Any = None) -> Any:
+    """``key`` of the running execution's metadata (``default`` if unset or outside a flow)."""
+    run = _context.current_run()
+    return default if run is None else run.metadata.get(key, default)
+
+
+def _running(what: str) -> _runtime.ExecutionRun:
+    run = _context.current_run()
+    if run is None:
+        raise KitaruError(f"{what} needs a running flow: call it inside a @flow.")
+    return run
+
+
+def set_execution_metadata(key: str, value: Any) -> None:
+    """Store ``key: value`` (JSON) in the running execution's metadata, at once."""
+    run = _running("set_execution_metadata()")
+    run.metadata[key] = value
+    run.store.update_execution(run.exec_id, metadata=run.metadata)
+
+
+@dataclass(frozen=True)
+class RecordedOperation:
+    """An operation stored for an execution: its name, kind and status."""
+
+    name: str
+    kind: str
+    status: str
+
+
+def recorded_operations(exec_id: str | None = None) -> list[RecordedOperation]:
+    """The operations stored for ``exec_id`` (default: the running execution), oldest first."""
+    run = _running("recorded_operations()")
+    records = run.store.load_operations(exec_id or run.exec_id)
+    return [RecordedOperation(r.name, r.kind, r.status) for r in records]
+
+
+def stored_execution_metadata(exec_id: str) -> dict[str, Any]:
+    """The metadata of a stored execution in the running execution's store (a replay source)."""
+    run = _running("stored_execution_metadata()")
+    return dict(run.store.get_execution(exec_id).metadata)
+
+
+def ordinal(key: str) -> int:
+    """0, 1, 2, ... for successive calls with ``key`` in this run of the flow body.
+
+    For harness objects with no stable name (the n-th run of an agent): the count restarts
+    when the body runs again on resume, so the n-th object gets the same number again.
+    """
+    run = _running("ordinal()")
+    return OperationId.parse(run.log.next_identity(key, "")).n
+
+
+# --- operation identity ------------------------------------------------------------------------
+
+
+class OperationId(NamedTuple):
+    """An operation's identity in an execution: the n-th call of ``name`` with inputs hashing to
+    ``fingerprint``. Its text form is ``name:fingerprint:n`` (names may hold colons)."""
+
+    name: str
+    fingerprint: str
+    n: int
+
+    @classmethod
+    def parse(cls, text: str) -> OperationId:
+        """Read ``name:fingerprint:n``."""
+        name, fingerprint, n = text.rsplit(":", 2)
+        return cls(name, fingerprint, int(n))
+
+    def __str__(self) -> str:
+        return make_op_id(self.name, self.fingerprint, self.n)
+
+
+class Identity(NamedTuple):
+    """The fingerprint of an operation's inputs and the input text stored with it."""
+
+    fingerprint: str
+    input_text: str | None
+
+
+def identity_of(inputs: Any) -> Identity:
+    """Identity of JSON-like ``inputs`` under the engine's rules: its canonical JSON, hashed."""
+    text = canonical_json(inputs)
+    return Identity(digest(text), text)
+
+
+# --- running operations ------------------------------------------------------------------------
+
+
+def _spec(name: str, kind: str, retries: int, retry_delay: float) -> _runtime.OperationSpec:
+    return _runtime.OperationSpec(name=name, kind=kind, retries=retries, retry_delay=retry_delay)
+
+
+def run_operation(
+    name: str,
+    call: Callable[[], T],
+    *,
+    kind: str,
+    inputs: Any = None,
+    identity: Identity | None = None,
+    retries: int = 0,
+    retry_delay: float = 1.0,
+) -> T:
+    """Run ``call`` once per execution as operation ``name``, or return its recorded output.
+
+    The operation is identified by ``inputs`` (hashed as canonical JSON) or by a precomputed
+    ``identity``; the n-th equal call gets its own record. Outside a flow, or inside another
+    operation (which records the whole thing), ``call`` just runs. ``retries`` re-runs a
+    failing call after ``retry_delay`` seconds (doubling).
+    """
+    run = _context.current_run()
+    if run is None or _context.current_operation() is not None:
+        return call()
+    fingerprint, text = identity if identity is not None else identity_of(inputs)
+    spec = _spec(name, kind, retries, retry_delay)
+    return _runtime.run_operation(run, spec, fingerprint, text, call)
+
+
+async def arun_operation(
+    name: str,
+    call: Callable[[], Awaitable[T]],
+    *,
+    kind: str,
+    inputs: Any = None,
+    identity: Identity | None = None,
+    retries: int = 0,
+    retry_delay: float = 1.0,
+) -> T:
+    """:func:`run_operation` for a coroutine function ``call``."""
+    run = _context.current_run()
+    if run is None or _context.current_operation() is not None:
+        return await call()
+    fingerprint, text = identity if identity is not None else identity_of(inputs)
+    spec = _spec(name, kind, retries, retry_delay)
+    return await _runtime.arun_operation(run, spec, fingerprint, text, call)
+
+
+# --- model usage -------------------------------------------------------------------------------
+
+
+def report_model_usage(
+    usage: ModelUsage, *, standalone: bool, prompt: Any = None, response: Any = None
+) -> None:
+    """Add one model call's usage to the running operation (nothing outside one).
+
+    ``standalone``: the operation *is* this model call (its metadata gets model and latency);
+    otherwise the call is listed in the operation's ``llm_calls``. The execution's spent total
+    counts it; a resume that reuses the operation counts it as saved.
+    """
+    note_usage(usage, standalone=standalone, prompt=prompt, response=response)
+
+
+def report_usage(
+    model: str | None,
+    tokens_in: int,
+    tokens_out: int,
+    cost: float | None = None,
+    *,
+    provider: str | None = None,
+    latency: float = 0.0,
+    details: Mapping[str, Any] | None = None,
+    standalone: bool = True,
+    prompt: Any = None,
+    response: Any = None,
+) -> ModelUsage:
+    """Report a model call's tokens (and cost) to the running operation; returns the usage.
+
+    Without ``cost``, the price comes from :func:`price` (genai-prices, or LiteLLM's map,
+    each imported on first need); an unknown price records 0 with ``cost_known: false``.
+    """
+    extra = dict(details or {})
+    if provider:
+        extra.setdefault("provider", provider)
+    if cost is None:
+        cost = price(model, tokens_in, tokens_out, provider=provider)
+        if cost is None:
+            extra["cost_known"] = False
+    usage = ModelUsage(
+        model=model,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        cost=cost or 0.0,
+        latency=latency,
+        details=extra,
+    )
+    note_usage(usage, standalone=standalone, prompt=prompt, response=response)
+    return usage
+
+
+# --- humans ------------------------------------------------------------------------------------
+
+
+def ask_human(
+    question: str,
+    schema: type[T] | Any = str,
+    *,
+    name: str,
+    timeout: float | None = 600,
+    metadata: dict[str, Any] | None = None,
+) -> T:
+    """Ask through ``kitaru.wait()``: the answer validated as ``schema``.
+
+    Unanswered after ``timeout`` seconds, the execution suspends (``ExecutionSuspended``);
+    once answered and resumed, this returns the answer. Only inside a flow.
+    """
+    answer: T = _waits.wait(
+        schema=schema, name=name, question=question, timeout=timeout, metadata=metadata
+    )
+    return answer
+
+
+async def aask_human(
+    question: str,
+    schema: type[T] | Any = str,
+    *,
+    name: str,
+    timeout: float | None = 600,
+    metadata: dict[str, Any] | None = None,
+) -> T:
+    """:func:`ask_human` for async code (polls with ``asyncio.sleep``)."""
+    answer: T = await _waits.wait_async(
+        schema=schema, name=name, question=question, timeout=timeout, metadata=metadata
+    )
+    return answer
+
+
+# --- canonical JSON of harness messages --------------------------------------------------------
+
+VOLATILE_KEYS: frozenset[str] = frozenset({"timestamp", "run_id", "conversation_id"})
+"""Keys that differ between a run and its resume in most harnesses' messages."""
+
+
+def strip_volatile(value: Any, keys: Collection[str] = VOLATILE_KEYS) -> Any:
+    """``value`` (JSON data) without the keys, at any depth, that differ on resume."""
+    if isinstance(value, dict):
+        return {k: strip_volatile(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [strip_volatile(v, keys) for v in value]
+    return value
+
+
+def type_name(obj: Any) -> str:
+    """``<module.Class>``: how a live object (a client, a socket) enters an identity."""
+    return f"<{type(obj).__module__}.{type(obj).__qualname__}>"
+
+
+def message_json(value: Any, *, volatile: Collection[str] = VOLATILE_KEYS) -> str:
+    """Canonical JSON of a harness value (a message, a list of them) for identity.
+
+    Pydantic models, dataclasses and JSON data are walked; live objects become their type
+    name; ``volatile`` keys are dropped at any depth.
+    """
+    from pydantic_core import to_jsonable_python  # lazy: toolkit import stays light
+
+    try:
+        data = to_jsonable_python(value, fallback=type_name, bytes_mode="base64")
+    except (ValueError, TypeError):  # circular or unserializable: identify by type only
+        return canonical_json(type_name(value))
+    return canonical_json(strip_volatile(data, volatile))
+
+
+def link(previous: bytes, text: bytes) -> bytes:
+    """The next value of a history chain: ``previous`` (empty or 16 bytes), then one message."""
+    return hashlib.blake2b(previous + text, digest_size=16).digest()
+
+
+class HistoryChain:
+    """Identity of a growing message history in O(new messages): a hash chain, memoized.
+
+    The chain of ``m1..mk`` is ``c0 = b""``, ``ci = link(c(i-1), text(mi))`` where ``text``
+    (``canonical``) is a message's canonical bytes without volatile fields. It depends on the
+    history's content only: equal histories have equal chains, whatever ran before. The chain
+    of the last history of each conversation (keyed by its first message object) is kept, so
+    a request that extends it hashes only its new messages. The newest message is never taken
+    from the memo: a harness may still fill it in between two attempts.
+    """
+
+    CONVERSATIONS = 8
+    """Conversations (concurrent runs sharing one chain object) remembered at once."""
+
+    def __init__(self, canonical: Callable[[Any], bytes]) -> None:
+        self._canonical = canonical
+        # id(first message) -> (messages but the newest, their chain values); the lists hold
+        # the messages, so an id here always names the object it was taken from.
+        self._memo: dict[int, tuple[list[Any], list[bytes]]] = {}
+
+    def chain(self, messages: Sequence[Any]) -> tuple[str, bytes]:
+        """Hex chain of ``messages``, and the canonical text of the newest (empty if none)."""
+        if not messages:
+            return link(b"", b"").hex(), b""
+        key = id(messages[0])
+        kept, links = self._memo.get(key, ((), ()))
+        known = min(len(kept), len(messages) - 1)
+        if known and not (kept[known - 1] is messages[known - 1] and _same(kept, messages, known)):
+            known = _common_prefix(kept, messages, known)
+        values = list(links[:known])
+        value = values[-1] if values else b""
+        text = b""
+        for message in messages[known:]:
+            text = self._canonical(message)
+            value = link(value, text)
+            values.append(value)
+        self._memo.pop(key, None)
+        if len(self._memo) >= self.CONVERSATIONS:
+            del self._memo[next(iter(self._memo))]
+        self._memo[key] = (list(messages[:-1]), values[:-1])
+        return value.hex(), text
+
+
+def _same(kept: Sequence[Any], messages: Sequence[Any], count: int) -> bool:
+    return all(map(is_, kept[:count], messages[:count]))
+
+
+def _common_prefix(kept: Sequence[Any], messages: Sequence[Any], limit: int) -> int:
+    for index in range(limit):
+        if kept[index] is not messages[index]:
+            return index
+    return limit
+
+
+# --- storing harness values --------------------------------------------------------------------
+
+
+def pack_value(value: Any, *, what: str) -> list[str]:
+    """``[codec, base64 data]``: any storable value as JSON (SerializationError names ``what``)."""
+    codec, data = get_registry().dumps(value, what=what)
+    return [codec, base64.b64encode(data).decode()]
+
+
+def unpack_value(packed: Sequence[str], *, what: str) -> Any:
+    """Inverse of :func:`pack_value`."""
+    codec, data = packed
+    return get_registry().loads(codec, base64.b64decode(data), what=what)
+
+
+class JsonSerializer:
+    """Base of a serializer that stores a harness's values as compact JSON.
+
+    Set ``name`` (recorded with each value: never rename it), ``module`` (the harness module;
+    while it is not imported nothing can be one of its values, and the harness is never
+    imported to find out) and implement :meth:`accepts_loaded`, :meth:`to_json` and
+    :meth:`from_json`. Register an instance in the ``register_serializers`` hook.
+    """
+
+    name: str = ""
+    priority: int = 5
+    module: str = ""
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` is one of the harness's values (False while it is not imported)."""
+        if self.module and self.module not in sys.modules:
+            return False
+        return self.accepts_loaded(value)
+
+    def accepts_loaded(self, value: Any) -> bool:
+        """Whether ``value`` is one of the harness's values; the harness is imported."""
+        raise NotImplementedError
+
+    def to_json(self, value: Any) -> Any:
+        """JSON data for ``value``."""
+        raise NotImplementedError
+
+    def from_json(self, data: Any) -> Any:
+        """The value :meth:`to_json` described."""
+        raise NotImplementedError
+
+    def dumps(self, value: Any) -> bytes:
+        return json.dumps(self.to_json(value), separators=(",", ":")).encode()
+
+    def loads(self, data: bytes) -> Any:
+        return self.from_json(json.loads(data))
