@@ -42,7 +42,7 @@ from kitaru_core.engine._automatic import (
     register_object,
 )
 from kitaru_core.engine._fingerprint import canonical_json, digest
-from kitaru_core.engine._oplog import make_op_id
+from kitaru_core.engine._oplog import OperationId
 from kitaru_core.errors import KitaruError
 from kitaru_core.llm._llm import (
     MOCK_ENV,
@@ -129,7 +129,7 @@ def in_operation() -> bool:
 def in_durable_unit() -> bool:
     """In a flow and not inside an operation: where a harness call becomes an operation of its
     own. Inside an operation the enclosing one records everything (its body is one unit)."""
-    return _context.current_run() is not None and _context.current_operation() is None
+    return _context.durable_run() is not None
 
 
 @dataclass(frozen=True)
@@ -224,28 +224,10 @@ def ordinal(key: str) -> int:
     when the body runs again on resume, so the n-th object gets the same number again.
     """
     run = _running("ordinal()")
-    return OperationId.parse(run.log.next_identity(key, "")).n
+    return run.log.next_id(key, "").n
 
 
 # --- operation identity ------------------------------------------------------------------------
-
-
-class OperationId(NamedTuple):
-    """An operation's identity in an execution: the n-th call of ``name`` with inputs hashing to
-    ``fingerprint``. Its text form is ``name:fingerprint:n`` (names may hold colons)."""
-
-    name: str
-    fingerprint: str
-    n: int
-
-    @classmethod
-    def parse(cls, text: str) -> OperationId:
-        """Read ``name:fingerprint:n``."""
-        name, fingerprint, n = text.rsplit(":", 2)
-        return cls(name, fingerprint, int(n))
-
-    def __str__(self) -> str:
-        return make_op_id(self.name, self.fingerprint, self.n)
 
 
 class Identity(NamedTuple):
@@ -285,8 +267,8 @@ def run_operation(
     operation (which records the whole thing), ``call`` just runs. ``retries`` re-runs a
     failing call after ``retry_delay`` seconds (doubling).
     """
-    run = _context.current_run()
-    if run is None or _context.current_operation() is not None:
+    run = _context.durable_run()
+    if run is None:
         return call()
     fingerprint, text = identity if identity is not None else identity_of(inputs)
     spec = _spec(name, kind, retries, retry_delay)
@@ -304,8 +286,8 @@ async def arun_operation(
     retry_delay: float = 1.0,
 ) -> T:
     """:func:`run_operation` for a coroutine function ``call``."""
-    run = _context.current_run()
-    if run is None or _context.current_operation() is not None:
+    run = _context.durable_run()
+    if run is None:
         return await call()
     fingerprint, text = identity if identity is not None else identity_of(inputs)
     spec = _spec(name, kind, retries, retry_delay)

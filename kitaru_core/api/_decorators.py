@@ -68,8 +68,8 @@ class Checkpoint(Generic[P, R]):
         return functools.partial(self.__call__, instance)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        run = _context.current_run()
-        if run is None or _context.current_operation() is not None:
+        run = _context.durable_run()
+        if run is None:
             return self.func(*args, **kwargs)
         # lazy: keeps import kitaru fast
         from kitaru_core.engine._fingerprint import fingerprint_call

@@ -22,6 +22,13 @@ def current_operation() -> OperationScope | None:
     return _operation.get()
 
 
+def durable_run() -> ExecutionRun | None:
+    """The execution to record a new operation in: the current one, unless an operation's body
+    runs here (that operation records everything inside it). None outside a flow."""
+    run = _run.get()
+    return None if run is None or _operation.get() is not None else run
+
+
 def enter_run(run: ExecutionRun) -> Any:
     """Make ``run`` current; returns a token for :func:`exit_run`."""
     return _run.set(run)

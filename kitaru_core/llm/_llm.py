@@ -218,8 +218,8 @@ def _model_call(
     name: str, inputs: Mapping[str, Any], prompt: Any, prepare: Callable[[], object] | None
 ) -> Steps[Any]:
     """Both of the above, written once (see ``engine/_drive.py``): ``CALL`` runs the call."""
-    run = _context.current_run()
-    if run is None or _context.current_operation() is not None:
+    run = _context.durable_run()
+    if run is None:
         value, usage = yield CALL
         note_usage(usage, standalone=False, prompt=prompt, response=value)
         return value

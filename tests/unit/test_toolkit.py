@@ -131,7 +131,7 @@ def test_ordinals_count_per_body_run_and_start_again_on_resume() -> None:
 
 def test_operation_ids_parse_and_format_with_colons_in_names() -> None:
     op = toolkit.OperationId.parse("agent__tool.call_tool:add:0f3a:12")
-    assert op == ("agent__tool.call_tool:add", "0f3a", 12)
+    assert (op.name, op.fingerprint, op.n) == ("agent__tool.call_tool:add", "0f3a", 12)
     assert str(op) == "agent__tool.call_tool:add:0f3a:12"
 
 
