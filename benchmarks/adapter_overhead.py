@@ -8,7 +8,9 @@ interpreter, DBOS in its own venv under benchmarks/.venvs (created on first use)
 alternate within each round and samples are pooled over rounds. Reported: the time a durable
 run adds to the plain agent's, whole and per recorded operation (Kitaru: each model request and
 each tool call; DBOS: each step it records), medians of (durable - plain) over paired samples.
-``--write-docs`` puts the table into docs/performance.md.
+Kitaru's side also runs the agent with Pydantic AI's durability layer alone (its capability
+active, a backend that only runs each unit): what the layer itself costs, and what Kitaru adds
+above it. ``--write-docs`` puts the table into docs/performance.md.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ PEERS: dict[str, tuple[str, list[str], Path]] = {
     ),
 }
 TIMEOUT_S = 1800
+LAYER_COLUMNS = ("layer_per_op_ms", "above_layer_per_op_ms")
 
 
 def _last_line(text: str) -> str:
@@ -70,8 +73,11 @@ def merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     merged = dict(rounds[-1])
     merged["results"] = {
         n: {
-            "plain_ms": [s for r in rounds for s in r["results"][n]["plain_ms"]],
-            "run_ms": [s for r in rounds for s in r["results"][n]["run_ms"]],
+            **{
+                key: [s for r in rounds for s in r["results"][n][key]]
+                for key in ("plain_ms", "layer_ms", "run_ms")
+                if key in rounds[-1]["results"][n]
+            },
             "ops": rounds[-1]["results"][n]["ops"],
         }
         for n in rounds[-1]["results"]
@@ -81,36 +87,46 @@ def merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 def summary(samples: dict[str, Any]) -> dict[str, float]:
     """Medians of one system at one N."""
+    ops = samples["ops"]
     pairs = list(zip(samples["run_ms"], samples["plain_ms"], strict=True))
     added = [run - plain for run, plain in pairs]
-    return {
-        "ops": samples["ops"],
+    found = {
+        "ops": ops,
         "plain_ms": statistics.median(samples["plain_ms"]),
         "run_ms": statistics.median(samples["run_ms"]),
         "added_ms": statistics.median(added),
-        "per_op_ms": statistics.median(a / samples["ops"] for a in added),
+        "per_op_ms": statistics.median(a / ops for a in added),
     }
+    if "layer_ms" in samples:  # each run paired with the layer-only run of its round
+        layer = list(zip(samples["layer_ms"], samples["plain_ms"], strict=True))
+        above = zip(samples["run_ms"], samples["layer_ms"], strict=True)
+        found["layer_per_op_ms"] = statistics.median((lay - plain) / ops for lay, plain in layer)
+        found["above_layer_per_op_ms"] = statistics.median((run - lay) / ops for run, lay in above)
+    return found
 
 
 def table(results: list[dict[str, Any]], sizes: list[int]) -> str:
     """A markdown table: one row per system and N, with the ratio to DBOS per recorded step."""
     lines = [
         "| system | N tool calls | recorded ops per run | plain agent run (ms) | durable run (ms) "
-        "| added, whole run (ms) | added per recorded op (ms) | DBOS per step / this |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| added, whole run (ms) | added per recorded op (ms) | DBOS per step / this "
+        "| durability layer alone, per op (ms) | added per op above the layer (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     ok = {r["peer"]: r for r in results if "error" not in r}
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['peer']} | unavailable: {r['error']} | | | | | | |")
+            lines.append(f"| {r['peer']} | unavailable: {r['error']} | | | | | | | | |")
     for n in map(str, sizes):
         dbos = summary(ok["dbos"]["results"][n]) if "dbos" in ok else None
         for name, r in ok.items():
             s = summary(r["results"][n])
             ratio = f"{dbos['per_op_ms'] / s['per_op_ms']:.1f}x" if dbos else "n/a"
+            layer = [f"{s[k]:.3f}" if k in s else "n/a" for k in LAYER_COLUMNS]
             lines.append(
                 f"| {name} {r['version']} | {n} | {s['ops']} | {s['plain_ms']:.0f} | "
-                f"{s['run_ms']:.0f} | {s['added_ms']:.0f} | {s['per_op_ms']:.3f} | {ratio} |"
+                f"{s['run_ms']:.0f} | {s['added_ms']:.0f} | {s['per_op_ms']:.3f} | {ratio} | "
+                f"{' | '.join(layer)} |"
             )
     return "\n".join(lines)
 
