@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _agent_workload import PROMPT, check, make_agent, options, timed_ms
+from _agent_workload import PROMPT, check, make_agent, options, timed
 
 
 def layer_only(name: str) -> Any:
@@ -74,26 +74,24 @@ def main() -> None:
             return await durable.run(PROMPT, **options(n))  # noqa: B023 - called in this iteration only
 
         layer = [layer_only(f"layer_{n}")]
-        run_ms, plain_ms, layer_ms = [], [], []
+        samples: dict[str, list[float]] = {
+            key: [] for key in ("plain", "layer", "run") for key in (f"{key}_ms", f"{key}_cpu_ms")
+        }
+        runs = {
+            "plain": lambda: plain.run(PROMPT, **options(n)),  # noqa: B023
+            "layer": lambda: plain.run(PROMPT, capabilities=layer, **options(n)),  # noqa: B023
+            "run": run_durable,
+        }
         for _ in range(args.repeats):
-            ms, result = timed_ms(lambda: plain.run(PROMPT, **options(n)))  # noqa: B023
-            check(result, n)
-            plain_ms.append(ms)
-            ms, result = timed_ms(lambda: plain.run(PROMPT, capabilities=layer, **options(n)))  # noqa: B023
-            check(result, n)
-            layer_ms.append(ms)
-            ms, result = timed_ms(run_durable)
-            check(result, n)
-            run_ms.append(ms)
+            for key, start_run in runs.items():
+                wall, cpu, result = timed(start_run)
+                check(result, n)
+                samples[f"{key}_ms"].append(wall)
+                samples[f"{key}_cpu_ms"].append(cpu)
         latest = kitaru.KitaruClient().executions.latest(flow=f"agent_{n}")
         assert latest is not None and latest.status == "completed"
         ops = len(latest.operations)
-        results[str(n)] = {
-            "plain_ms": plain_ms,
-            "layer_ms": layer_ms,
-            "run_ms": run_ms,
-            "ops": ops,
-        }
+        results[str(n)] = {**samples, "ops": ops}
     del results["10"]
     print(
         json.dumps(

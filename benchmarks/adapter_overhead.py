@@ -39,7 +39,7 @@ PEERS: dict[str, tuple[str, list[str], Path]] = {
     ),
 }
 TIMEOUT_S = 1800
-LAYER_COLUMNS = ("layer_per_op_ms", "above_layer_per_op_ms")
+SAMPLE_KEYS = ("plain_ms", "layer_ms", "run_ms", "plain_cpu_ms", "layer_cpu_ms", "run_cpu_ms")
 
 
 def _last_line(text: str) -> str:
@@ -75,7 +75,7 @@ def merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         n: {
             **{
                 key: [s for r in rounds for s in r["results"][n][key]]
-                for key in ("plain_ms", "layer_ms", "run_ms")
+                for key in SAMPLE_KEYS
                 if key in rounds[-1]["results"][n]
             },
             "ops": rounds[-1]["results"][n]["ops"],
@@ -85,32 +85,57 @@ def merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def summary(samples: dict[str, Any]) -> dict[str, float]:
-    """Medians of one system at one N."""
-    ops = samples["ops"]
-    pairs = list(zip(samples["run_ms"], samples["plain_ms"], strict=True))
-    added = [run - plain for run, plain in pairs]
-    found = {
-        "ops": ops,
+def _per_op(samples: dict[str, Any], durable: str, base: str, cpu: bool) -> float | None:
+    """Median over paired samples of (``durable`` run - ``base`` run) / recorded operations."""
+    suffix = "_cpu_ms" if cpu else "_ms"
+    if f"{durable}{suffix}" not in samples or f"{base}{suffix}" not in samples:
+        return None
+    pairs = zip(samples[f"{durable}{suffix}"], samples[f"{base}{suffix}"], strict=True)
+    return statistics.median((d - b) / samples["ops"] for d, b in pairs)
+
+
+def summary(samples: dict[str, Any]) -> dict[str, Any]:
+    """Medians of one system at one N: wall time, and CPU time where the system measured it."""
+    added = [r - p for r, p in zip(samples["run_ms"], samples["plain_ms"], strict=True)]
+    return {
+        "ops": samples["ops"],
         "plain_ms": statistics.median(samples["plain_ms"]),
         "run_ms": statistics.median(samples["run_ms"]),
         "added_ms": statistics.median(added),
-        "per_op_ms": statistics.median(a / ops for a in added),
+        **{
+            f"{name}{'_cpu' if cpu else ''}": _per_op(samples, durable, base, cpu)
+            for name, durable, base in (
+                ("per_op", "run", "plain"),
+                ("layer_per_op", "layer", "plain"),
+                ("above_layer_per_op", "run", "layer"),
+            )
+            for cpu in (False, True)
+        },
     }
-    if "layer_ms" in samples:  # each run paired with the layer-only run of its round
-        layer = list(zip(samples["layer_ms"], samples["plain_ms"], strict=True))
-        above = zip(samples["run_ms"], samples["layer_ms"], strict=True)
-        found["layer_per_op_ms"] = statistics.median((lay - plain) / ops for lay, plain in layer)
-        found["above_layer_per_op_ms"] = statistics.median((run - lay) / ops for run, lay in above)
-    return found
+
+
+def _ms(wall: float | None, cpu: float | None) -> str:
+    """``wall (CPU)`` milliseconds, ``n/a`` when not measured."""
+    if wall is None:
+        return "n/a"
+    return f"{wall:.3f} ({cpu:.3f})" if cpu is not None else f"{wall:.3f}"
+
+
+def _ratio(dbos: float | None, this: float | None) -> str:
+    return f"{dbos / this:.1f}x" if dbos is not None and this else "n/a"
 
 
 def table(results: list[dict[str, Any]], sizes: list[int]) -> str:
-    """A markdown table: one row per system and N, with the ratio to DBOS per recorded step."""
+    """A markdown table: one row per system and N, with the ratio to DBOS per recorded step.
+
+    Per-op figures are wall time, with CPU time in brackets: on a shared machine the wall
+    figures swing with the load, the CPU figures much less.
+    """
     lines = [
         "| system | N tool calls | recorded ops per run | plain agent run (ms) | durable run (ms) "
-        "| added, whole run (ms) | added per recorded op (ms) | DBOS per step / this "
-        "| durability layer alone, per op (ms) | added per op above the layer (ms) |",
+        "| added, whole run (ms) | added per recorded op, wall (CPU) ms | DBOS per step / this, "
+        "wall (CPU) | durability layer alone, per op, wall (CPU) ms | added per op above the "
+        "layer, wall (CPU) ms |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     ok = {r["peer"]: r for r in results if "error" not in r}
@@ -121,12 +146,16 @@ def table(results: list[dict[str, Any]], sizes: list[int]) -> str:
         dbos = summary(ok["dbos"]["results"][n]) if "dbos" in ok else None
         for name, r in ok.items():
             s = summary(r["results"][n])
-            ratio = f"{dbos['per_op_ms'] / s['per_op_ms']:.1f}x" if dbos else "n/a"
-            layer = [f"{s[k]:.3f}" if k in s else "n/a" for k in LAYER_COLUMNS]
+            ratio = "n/a"
+            if dbos is not None:
+                ratio = _ratio(dbos["per_op"], s["per_op"])
+                if dbos["per_op_cpu"] is not None and s["per_op_cpu"] is not None:
+                    ratio += f" ({_ratio(dbos['per_op_cpu'], s['per_op_cpu'])})"
             lines.append(
                 f"| {name} {r['version']} | {n} | {s['ops']} | {s['plain_ms']:.0f} | "
-                f"{s['run_ms']:.0f} | {s['added_ms']:.0f} | {s['per_op_ms']:.3f} | {ratio} | "
-                f"{' | '.join(layer)} |"
+                f"{s['run_ms']:.0f} | {s['added_ms']:.0f} | {_ms(s['per_op'], s['per_op_cpu'])} "
+                f"| {ratio} | {_ms(s['layer_per_op'], s['layer_per_op_cpu'])} | "
+                f"{_ms(s['above_layer_per_op'], s['above_layer_per_op_cpu'])} |"
             )
     return "\n".join(lines)
 
