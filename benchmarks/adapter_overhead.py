@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -165,13 +166,15 @@ def notes(results: list[dict[str, Any]]) -> str:
     return "\n".join(f"- {r['peer']}: {r['notes']}" for r in results if r.get("notes"))
 
 
-def write_docs(markdown: str, samples: int) -> None:
+def write_docs(markdown: str, samples: int, load: tuple[float, float]) -> None:
     """Replace the table between the markers in docs/performance.md."""
     text = DOCS.read_text()
     begin, end = text.index(MARK_BEGIN), text.index(MARK_END)
     block = (
-        f"{MARK_BEGIN}\n{samples} runs per system and N in alternating rounds, medians. "
-        f"Produced by `python benchmarks/adapter_overhead.py --write-docs`.\n\n{markdown}\n"
+        f"{MARK_BEGIN}\n{samples} runs per system and N in alternating rounds, medians; load "
+        f"average {load[0]:.1f} at the start and {load[1]:.1f} at the end, on {os.cpu_count()} "
+        f"cores. Produced by `python benchmarks/adapter_overhead.py --write-docs`.\n\n"
+        f"{markdown}\n"
     )
     DOCS.write_text(text[:begin] + block + text[end:])
 
@@ -185,6 +188,7 @@ def main() -> None:
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     VENVS_DIR.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()[0]
     systems = ["kitaru", *args.peers]
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in systems}
     with tempfile.TemporaryDirectory(dir=VENVS_DIR) as tmp:  # on disk, git-ignored
@@ -200,7 +204,7 @@ def main() -> None:
     markdown = table(results, args.n) + "\n\n" + notes(results)
     print(markdown)
     if args.write_docs:
-        write_docs(markdown, args.repeats * args.rounds)
+        write_docs(markdown, args.repeats * args.rounds, (load_before, os.getloadavg()[0]))
 
 
 if __name__ == "__main__":
