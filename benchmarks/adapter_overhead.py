@@ -8,13 +8,16 @@ interpreter, DBOS in its own venv under benchmarks/.venvs (created on first use)
 alternate within each round and samples are pooled over rounds. Reported: the time a durable
 run adds to the plain agent's, whole and per recorded operation (Kitaru: each model request and
 each tool call; DBOS: each step it records), medians of (durable - plain) over paired samples.
-``--write-docs`` puts the table into docs/performance.md.
+Kitaru's side also runs the agent with Pydantic AI's durability layer alone (its capability
+active, a backend that only runs each unit): what the layer itself costs, and what Kitaru adds
+above it. ``--write-docs`` puts the table into docs/performance.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -37,6 +40,7 @@ PEERS: dict[str, tuple[str, list[str], Path]] = {
     ),
 }
 TIMEOUT_S = 1800
+SAMPLE_KEYS = ("plain_ms", "layer_ms", "run_ms", "plain_cpu_ms", "layer_cpu_ms", "run_cpu_ms")
 
 
 def _last_line(text: str) -> str:
@@ -70,8 +74,11 @@ def merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     merged = dict(rounds[-1])
     merged["results"] = {
         n: {
-            "plain_ms": [s for r in rounds for s in r["results"][n]["plain_ms"]],
-            "run_ms": [s for r in rounds for s in r["results"][n]["run_ms"]],
+            **{
+                key: [s for r in rounds for s in r["results"][n][key]]
+                for key in SAMPLE_KEYS
+                if key in rounds[-1]["results"][n]
+            },
             "ops": rounds[-1]["results"][n]["ops"],
         }
         for n in rounds[-1]["results"]
@@ -79,38 +86,77 @@ def merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def summary(samples: dict[str, Any]) -> dict[str, float]:
-    """Medians of one system at one N."""
-    pairs = list(zip(samples["run_ms"], samples["plain_ms"], strict=True))
-    added = [run - plain for run, plain in pairs]
+def _per_op(samples: dict[str, Any], durable: str, base: str, cpu: bool) -> float | None:
+    """Median over paired samples of (``durable`` run - ``base`` run) / recorded operations."""
+    suffix = "_cpu_ms" if cpu else "_ms"
+    if f"{durable}{suffix}" not in samples or f"{base}{suffix}" not in samples:
+        return None
+    pairs = zip(samples[f"{durable}{suffix}"], samples[f"{base}{suffix}"], strict=True)
+    return statistics.median((d - b) / samples["ops"] for d, b in pairs)
+
+
+def summary(samples: dict[str, Any]) -> dict[str, Any]:
+    """Medians of one system at one N: wall time, and CPU time where the system measured it."""
+    added = [r - p for r, p in zip(samples["run_ms"], samples["plain_ms"], strict=True)]
     return {
         "ops": samples["ops"],
         "plain_ms": statistics.median(samples["plain_ms"]),
         "run_ms": statistics.median(samples["run_ms"]),
         "added_ms": statistics.median(added),
-        "per_op_ms": statistics.median(a / samples["ops"] for a in added),
+        **{
+            f"{name}{'_cpu' if cpu else ''}": _per_op(samples, durable, base, cpu)
+            for name, durable, base in (
+                ("per_op", "run", "plain"),
+                ("layer_per_op", "layer", "plain"),
+                ("above_layer_per_op", "run", "layer"),
+            )
+            for cpu in (False, True)
+        },
     }
 
 
+def _ms(wall: float | None, cpu: float | None) -> str:
+    """``wall (CPU)`` milliseconds, ``n/a`` when not measured."""
+    if wall is None:
+        return "n/a"
+    return f"{wall:.3f} ({cpu:.3f})" if cpu is not None else f"{wall:.3f}"
+
+
+def _ratio(dbos: float | None, this: float | None) -> str:
+    return f"{dbos / this:.1f}x" if dbos is not None and this else "n/a"
+
+
 def table(results: list[dict[str, Any]], sizes: list[int]) -> str:
-    """A markdown table: one row per system and N, with the ratio to DBOS per recorded step."""
+    """A markdown table: one row per system and N, with the ratio to DBOS per recorded step.
+
+    Per-op figures are wall time, with CPU time in brackets: on a shared machine the wall
+    figures swing with the load, the CPU figures much less.
+    """
     lines = [
         "| system | N tool calls | recorded ops per run | plain agent run (ms) | durable run (ms) "
-        "| added, whole run (ms) | added per recorded op (ms) | DBOS per step / this |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| added, whole run (ms) | added per recorded op, wall (CPU) ms | DBOS per step / this, "
+        "wall (CPU) | durability layer alone, per op, wall (CPU) ms | added per op above the "
+        "layer, wall (CPU) ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     ok = {r["peer"]: r for r in results if "error" not in r}
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['peer']} | unavailable: {r['error']} | | | | | | |")
+            lines.append(f"| {r['peer']} | unavailable: {r['error']} | | | | | | | | |")
     for n in map(str, sizes):
         dbos = summary(ok["dbos"]["results"][n]) if "dbos" in ok else None
         for name, r in ok.items():
             s = summary(r["results"][n])
-            ratio = f"{dbos['per_op_ms'] / s['per_op_ms']:.1f}x" if dbos else "n/a"
+            ratio = "n/a"
+            if dbos is not None:
+                ratio = _ratio(dbos["per_op"], s["per_op"])
+                if dbos["per_op_cpu"] is not None and s["per_op_cpu"] is not None:
+                    ratio += f" ({_ratio(dbos['per_op_cpu'], s['per_op_cpu'])})"
             lines.append(
                 f"| {name} {r['version']} | {n} | {s['ops']} | {s['plain_ms']:.0f} | "
-                f"{s['run_ms']:.0f} | {s['added_ms']:.0f} | {s['per_op_ms']:.3f} | {ratio} |"
+                f"{s['run_ms']:.0f} | {s['added_ms']:.0f} | {_ms(s['per_op'], s['per_op_cpu'])} "
+                f"| {ratio} | {_ms(s['layer_per_op'], s['layer_per_op_cpu'])} | "
+                f"{_ms(s['above_layer_per_op'], s['above_layer_per_op_cpu'])} |"
             )
     return "\n".join(lines)
 
@@ -120,13 +166,15 @@ def notes(results: list[dict[str, Any]]) -> str:
     return "\n".join(f"- {r['peer']}: {r['notes']}" for r in results if r.get("notes"))
 
 
-def write_docs(markdown: str, samples: int) -> None:
+def write_docs(markdown: str, samples: int, load: tuple[float, float]) -> None:
     """Replace the table between the markers in docs/performance.md."""
     text = DOCS.read_text()
     begin, end = text.index(MARK_BEGIN), text.index(MARK_END)
     block = (
-        f"{MARK_BEGIN}\n{samples} runs per system and N in alternating rounds, medians. "
-        f"Produced by `python benchmarks/adapter_overhead.py --write-docs`.\n\n{markdown}\n"
+        f"{MARK_BEGIN}\n{samples} runs per system and N in alternating rounds, medians; load "
+        f"average {load[0]:.1f} at the start and {load[1]:.1f} at the end, on {os.cpu_count()} "
+        f"cores. Produced by `python benchmarks/adapter_overhead.py --write-docs`.\n\n"
+        f"{markdown}\n"
     )
     DOCS.write_text(text[:begin] + block + text[end:])
 
@@ -140,6 +188,7 @@ def main() -> None:
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     VENVS_DIR.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()[0]
     systems = ["kitaru", *args.peers]
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in systems}
     with tempfile.TemporaryDirectory(dir=VENVS_DIR) as tmp:  # on disk, git-ignored
@@ -155,7 +204,7 @@ def main() -> None:
     markdown = table(results, args.n) + "\n\n" + notes(results)
     print(markdown)
     if args.write_docs:
-        write_docs(markdown, args.repeats * args.rounds)
+        write_docs(markdown, args.repeats * args.rounds, (load_before, os.getloadavg()[0]))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,8 @@ class KitaruOperationBackend(JournalCallableOperationBackend[None]):
     ) -> None:
         super().__init__(agent_name=agent_name, default_model_id=default_model_id, config=NO_CONFIG)
         self._history = history
+        self.names = (agent_name, default_model_id)
+        """What the operation names are made of: the agent's name and default model id."""
 
     async def execute(
         self,

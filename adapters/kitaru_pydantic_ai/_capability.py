@@ -60,6 +60,7 @@ class KitaruDurability(BaseDurabilityCapability[AgentDepsT]):
         super().__init__(models=models, event_stream_handler=event_stream_handler, name=name)
         self.wait_timeout = wait_timeout
         self._history = toolkit.HistoryChain(message_text)
+        self._backend: KitaruOperationBackend | None = None
 
     @property
     def in_durable_context(self) -> bool:
@@ -78,10 +79,14 @@ class KitaruDurability(BaseDurabilityCapability[AgentDepsT]):
         return conversation_id_from_run_id(run_id) if self.in_durable_context else None
 
     def get_durable_operation_backend(self) -> KitaruOperationBackend:
-        """One Kitaru operation per durable unit."""
-        return KitaruOperationBackend(
-            agent_name=self.name, history=self._history, default_model_id=self.default_model_id
-        )
+        """One Kitaru operation per durable unit (one backend, asked for at each model request)."""
+        backend = self._backend
+        if backend is None or backend.names != (self.name, self.default_model_id):
+            # A bound copy (``for_agent``) may carry its original's: it is made again for its name.
+            backend = self._backend = KitaruOperationBackend(
+                agent_name=self.name, history=self._history, default_model_id=self.default_model_id
+            )
+        return backend
 
     async def wrap_run(self, ctx: RunContext[AgentDepsT], *, handler: Any) -> Any:
         """Inside a flow, answer ``RequestInput`` (external events) with ``kitaru.wait()``."""

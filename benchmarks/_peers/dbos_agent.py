@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _agent_workload import PROMPT, check, make_agent, options, timed_ms
+from _agent_workload import PROMPT, check, make_agent, options, timed
 from dbos import DBOS, SetWorkflowID
 from pydantic_ai.durable_exec.dbos import DBOSAgent
 
@@ -41,23 +41,31 @@ def main() -> None:
     DBOS.launch()
     results: dict[str, dict[str, Any]] = {}
     for n in sizes:
-        run_ms, plain_ms = [], []
+        run_ms, plain_ms, run_cpu_ms, plain_cpu_ms = [], [], [], []
         workflow_id = ""
         for repeat in range(args.repeats):
-            ms, result = timed_ms(lambda: plain[n].run(PROMPT, **options(n)))  # noqa: B023
+            ms, cpu, result = timed(lambda: plain[n].run(PROMPT, **options(n)))  # noqa: B023
             check(result, n)
             plain_ms.append(ms)
+            plain_cpu_ms.append(cpu)
             workflow_id = f"agent-{n}-{repeat}"
 
             async def run_durable() -> Any:
                 with SetWorkflowID(workflow_id):  # noqa: B023
                     return await durable[n].run(PROMPT, **options(n))  # noqa: B023
 
-            ms, result = timed_ms(run_durable)
+            ms, cpu, result = timed(run_durable)
             check(result, n)
             run_ms.append(ms)
+            run_cpu_ms.append(cpu)
         steps = len(DBOS.list_workflow_steps(workflow_id))
-        results[str(n)] = {"plain_ms": plain_ms, "run_ms": run_ms, "ops": steps}
+        results[str(n)] = {
+            "plain_ms": plain_ms,
+            "run_ms": run_ms,
+            "plain_cpu_ms": plain_cpu_ms,
+            "run_cpu_ms": run_cpu_ms,
+            "ops": steps,
+        }
     DBOS.destroy()
     del results["10"]
     print(

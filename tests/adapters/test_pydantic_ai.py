@@ -479,6 +479,23 @@ def test_capability_can_be_attached_to_an_agent_directly() -> None:
     assert [op.kind for op in handle.get().operations] == ["llm"]
 
 
+def test_a_backend_made_before_binding_is_not_reused_under_another_agent_name() -> None:
+    capability: KitaruDurability[Any] = KitaruDurability()
+    capability.get_durable_operation_backend()  # kept: asked for again at each model request
+    agent = Agent(TestModel(), name="named_later", capabilities=[capability])
+
+    @kitaru.flow
+    async def use_named_later() -> str:
+        return (await agent.run("hi")).output
+
+    async def start() -> Any:
+        return await use_named_later.run()
+
+    handle = asyncio.run(start())
+    handle.wait()
+    assert [op.name for op in handle.get().operations] == ["named_later__model.request"]
+
+
 def test_messages_and_results_use_their_own_serializers() -> None:
     result = Agent(TestModel(), output_type=Report).run_sync("x")
     registry = get_registry()
