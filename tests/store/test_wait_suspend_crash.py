@@ -53,7 +53,8 @@ SCRIPT = textwrap.dedent(
         def before_statement(conn, cursor, statement, params, context, executemany):
             if not suspending and records_the_suspension(statement, params):
                 suspending.append(True)  # the flow gave up on its wait: let the test answer
-                (folder / "asked").write_text("")
+                (folder / "asking").write_text(kitaru.current_execution_id() or "")
+                (folder / "asking").rename(folder / "asked")
                 while not (folder / "answered").exists():
                     time.sleep(0.02)
 
@@ -99,10 +100,10 @@ def test_crash_between_suspending_and_queuing_an_answered_wait_leaves_it_queued(
     )
     try:
         _wait_for(tmp_path / "asked", child)
+        exec_id = (tmp_path / "asked").read_text()
         api = KitaruClient().executions
-        [execution] = api.list()
-        assert execution.status == "running"
-        api.input(execution.exec_id, True, wait="approve")
+        assert api.get(exec_id).status == "running"
+        api.input(exec_id, True, wait="approve")
         (tmp_path / "answered").write_text("")
         _wait_for(tmp_path / "suspended", child)
         os.kill(child.pid, signal.SIGKILL)
@@ -114,15 +115,15 @@ def test_crash_between_suspending_and_queuing_an_answered_wait_leaves_it_queued(
 
     _backends.close_all()
     api = KitaruClient().executions
-    [row] = api.waits(execution.exec_id)
-    assert (row.status, api.get(execution.exec_id).status) == ("answered", "queued")
+    [row] = api.waits(exec_id)
+    assert (row.status, api.get(exec_id).status) == ("answered", "queued")
     resume = subprocess.run(
         [
             sys.executable,
             "-c",
             "import sys; from kitaru import KitaruClient; "
             "print(KitaruClient().executions.resume(sys.argv[1]).wait())",
-            execution.exec_id,
+            exec_id,
         ],
         env=env,
         capture_output=True,
