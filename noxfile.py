@@ -19,7 +19,14 @@ CONSTRAINTS = "constraints.txt"
 # environment per adapter (with what that adapter's tests need).
 LOCK_PYTHON = "3.11"
 TEST_EXTRAS = "dev,pydantic-ai,mcp,litellm"
-ADAPTER_EXTRAS = ["pydantic-ai,mcp", "litellm"]
+# Each adapter: its package (under adapters/, tests in tests/adapters/test_<name>.py), the
+# extras its environment gets besides dev, and the harness import it brings. An adapter's
+# session installs only its own extras, so no harness (the Claude SDK's large binary, later)
+# lands in another's environment; the session checks that none did.
+ADAPTERS = {
+    "pydantic-ai": ("kitaru_pydantic_ai", "pydantic-ai,mcp", "pydantic_ai"),
+    "litellm": ("kitaru_litellm", "litellm", "litellm"),
+}
 # Tests never reach the network: LiteLLM reads its bundled price map instead of fetching one.
 OFFLINE_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 
@@ -41,8 +48,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy over kitaru and kitaru_core."""
-    install(session, "-e", ".[dev]")
+    """mypy over kitaru, kitaru_core and every adapter, with the adapters' harnesses installed."""
+    install(session, "-e", f".[{TEST_EXTRAS}]")
     session.run("mypy")
 
 
@@ -61,11 +68,27 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
-@nox.parametrize("extra", ADAPTER_EXTRAS)
-def adapter(session: nox.Session, extra: str) -> None:
-    """One adapter's tests in an environment with only its extra."""
-    install(session, "-e", f".[dev,{extra}]")
-    session.run("pytest", "tests/adapters", *session.posargs, env=OFFLINE_ENV)
+@nox.parametrize("name", [nox.param(name, id=name) for name in ADAPTERS])
+def adapter(session: nox.Session, name: str) -> None:
+    """One adapter alone: only its extras installed, mypy on its package, then its tests."""
+    package, extras, harness = ADAPTERS[name]
+    install(session, "-e", f".[dev,{extras}]")
+    others = [other for _, _, other in ADAPTERS.values() if other != harness]
+    session.run("python", "-c", ONLY_ITS_HARNESS, harness, *others)
+    session.run("mypy", f"adapters/{package}")
+    test_file = f"tests/adapters/test_{package.removeprefix('kitaru_')}.py"
+    session.run(
+        "pytest", test_file, *session.posargs, env={**OFFLINE_ENV, "KITARU_TESTS_NO_SKIPS": "1"}
+    )
+
+
+ONLY_ITS_HARNESS = """
+import importlib.util, sys
+own, *others = sys.argv[1:]
+assert importlib.util.find_spec(own), f"{own} is not installed"
+present = [name for name in others if importlib.util.find_spec(name)]
+assert not present, f"another adapter's harness is installed here: {present}"
+"""
 
 
 @nox.session

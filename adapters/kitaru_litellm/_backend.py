@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kitaru_core.toolkit import LLMReply, LLMRequest
+from kitaru_core.hooktypes import LLMReply, LLMRequest
 from kitaru_litellm._completion import completion, first_text, import_litellm
 
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
-from typing import Any
 
 from kitaru_core.hookspecs import hookimpl
+from kitaru_core.hooktypes import LLMBackend, RegisterSerializer
 
 EXTRA = "litellm"
 REQUIRES = ("litellm",)
 
 
 @hookimpl
-def llm_backend() -> Any:
+def llm_backend() -> LLMBackend | None:
     """LiteLLM performs ``kitaru.llm()`` calls when it is installed."""
     if importlib.util.find_spec("litellm") is None:
         return None
@@ -23,7 +22,7 @@ def llm_backend() -> Any:
 
 
 @hookimpl
-def register_serializers(register: Callable[[Any], None]) -> None:
+def register_serializers(register: RegisterSerializer) -> None:
     """LiteLLM responses round-trip through their own JSON, not pickle."""
     from kitaru_litellm._serializers import LiteLLMResponseSerializer
 

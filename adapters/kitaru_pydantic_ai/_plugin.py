@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from kitaru_core.hookspecs import hookimpl
+from kitaru_core.hooktypes import RegisterSerializer
 
 EXTRA = "pydantic-ai"
 REQUIRES = ("pydantic_ai",)
 
 
 @hookimpl
-def register_serializers(register: Callable[[Any], None]) -> None:
+def register_serializers(register: RegisterSerializer) -> None:
     """Pydantic AI messages and run results round-trip through their JSON, not pickle."""
     from kitaru_pydantic_ai._serializers import (
         MessagesSerializer,

@@ -48,7 +48,8 @@ def _secret(key: str) -> bool:
 
 
 def status_command(as_json: JsonFlag = False) -> None:
-    """Active stack, store and artifact URLs, durability, KITARU_HOME, executions by status.
+    """Active stack, store and artifact URLs, durability, lease and log-flush seconds,
+    KITARU_HOME, executions by status.
 
     Exit code 1 when the store cannot be opened (the settings are still shown).
     """
@@ -59,6 +60,8 @@ def status_command(as_json: JsonFlag = False) -> None:
         "store_url": hide_password(settings.stack.store_url),
         "artifact_url": hide_password(settings.stack.artifact_url),
         "durability": settings.durability,
+        "lease_seconds": settings.lease_seconds,
+        "log_flush_seconds": settings.log_flush_seconds,
         "kitaru_home": str(settings.home),
         "config_file": str(config_path()) if config_path().exists() else None,
         "executions": None,
@@ -99,16 +102,20 @@ def _print_status(data: dict[str, Any]) -> None:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
+    seconds = ("lease_seconds", "log_flush_seconds")
     for label, key in (
         ("kitaru", "version"),
         ("stack", "stack"),
         ("store", "store_url"),
         ("artifacts", "artifact_url"),
         ("durability", "durability"),
+        ("lease", "lease_seconds"),
+        ("log flush", "log_flush_seconds"),
         ("KITARU_HOME", "kitaru_home"),
         ("config file", "config_file"),
     ):
-        grid.add_row(label, plain(data[key] if data[key] is not None else "none"))
+        value = f"{data[key]:g} s" if key in seconds else data[key]
+        grid.add_row(label, plain(value if value is not None else "none"))
     counts = data["executions"]
     if counts is not None:
         line = plain(f"{sum(counts.values())} total")

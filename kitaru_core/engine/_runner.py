@@ -166,7 +166,9 @@ def claim_execution(
 # running the body ---------------------------------------------------------------------------
 
 
-def _finish(run: ExecutionRun, status: str, **fields: Any) -> None:
+def _finish(run: ExecutionRun, status: str, wait_id: str | None = None, **fields: Any) -> None:
+    """Record how the run ended; a run that stopped at wait ``wait_id`` becomes ``waiting``, or
+    ``queued`` at once (same transaction) when that wait was answered meanwhile."""
     now = time.time()
     record = run.record
     fields.update(
@@ -184,7 +186,14 @@ def _finish(run: ExecutionRun, status: str, **fields: Any) -> None:
     )
     run.stop_flusher()
     run.finish_logs()
-    if not run.store.update_execution(run.exec_id, expected_owner=run.owner, **fields):
+    if wait_id is not None:
+        fields.pop("status")
+        recorded = run.store.suspend_execution(
+            run.exec_id, wait_id, expected_owner=run.owner, **fields
+        )
+    else:
+        recorded = run.store.update_execution(run.exec_id, expected_owner=run.owner, **fields)
+    if not recorded:
         now_record = run.store.get_execution(run.exec_id)
         if now_record.status != "cancelled":  # another process owns it now: leave it alone
             raise ExecutionTakenOver(
@@ -225,23 +234,10 @@ def _unwind(run: ExecutionRun, exc: BaseException) -> LocalOutcome:
     if isinstance(exc, ExecutionTakenOver):
         raise exc  # not this process's execution any more: nothing to record
     if isinstance(exc, ExecutionSuspended):
-        _finish(run, "waiting")
-        if exc.wait_id is not None:  # answered while this process gave up on it: queue again
-            requeue_if_answered(run.store, run.exec_id, exc.wait_id)
+        _finish(run, "waiting", wait_id=exc.wait_id)
         return LocalOutcome("waiting", error=exc)
     _finish(run, "cancelled")
     return LocalOutcome("cancelled", error=exc)
-
-
-def requeue_if_answered(store: Store, exec_id: str, wait_id: str | None) -> None:
-    """Queue an execution that just suspended on a wait that was answered meanwhile."""
-    if wait_id is None:
-        return
-    for row in store.get_waits(exec_id):
-        if row.wait_id == wait_id and row.status != "pending":
-            store.transition(
-                exec_id, to="queued", from_statuses=("waiting",), updated_at=time.time()
-            )
 
 
 class _Running:

@@ -12,8 +12,7 @@ import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from kitaru_core._config import load_settings
 from kitaru_core.engine import _context
@@ -21,6 +20,7 @@ from kitaru_core.engine._drive import CALL, Steps, adrive, drive
 from kitaru_core.engine._fingerprint import canonical_json, digest
 from kitaru_core.engine._runtime import OperationSpec, operation_steps
 from kitaru_core.errors import ConfigurationError, MissingExtraError
+from kitaru_core.hooktypes import LLMBackend, LLMReply, LLMRequest, ModelUsage  # noqa: F401 (re-export)
 from kitaru_core.plugins import get_plugin_manager
 
 T = TypeVar("T")
@@ -35,48 +35,6 @@ _SECRET = re.compile(
     r"|secret|password|credential",
     re.IGNORECASE,
 )
-
-
-@dataclass(frozen=True)
-class ModelUsage:
-    """What one model call used: tokens, cost in dollars, and seconds it took."""
-
-    model: str | None
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cost: float = 0.0
-    latency: float = 0.0
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LLMRequest:
-    """One completion request: the resolved model, chat messages and provider parameters."""
-
-    model: str
-    messages: list[dict[str, Any]]
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LLMReply:
-    """A backend's answer: the text, its usage, and the provider's full response."""
-
-    text: str
-    usage: ModelUsage
-    raw: Any = None
-
-
-class LLMBackend(Protocol):
-    """What the ``llm_backend`` hook returns.
-
-    A backend may also have a ``load()`` method: it runs before a call's clock starts (to import
-    its provider library), so the call's recorded duration is the model call only.
-    """
-
-    def complete(self, request: LLMRequest) -> LLMReply:
-        """Perform one completion."""
-        ...
 
 
 # --- small helpers ------------------------------------------------------------------------------

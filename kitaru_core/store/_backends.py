@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from kitaru_core._config import Settings, load_settings
 from kitaru_core.errors import ConfigurationError
+from kitaru_core.hooktypes import ArtifactStore
 from kitaru_core.plugins import get_plugin_manager
 from kitaru_core.store._store import Store
 
 _lock = threading.Lock()
 _stores: dict[tuple[str, str], Store] = {}
-_blob_stores: dict[str, Any] = {}
+_blob_stores: dict[str, ArtifactStore] = {}
 
 
 def open_store(url: str, durability: str = "process") -> Store:
@@ -33,7 +33,7 @@ def open_store(url: str, durability: str = "process") -> Store:
     return store
 
 
-def open_blob_store(url: str) -> Any:
+def open_blob_store(url: str) -> ArtifactStore:
     """The artifact store for ``url`` (``resolve_artifact_store`` hook), cached."""
     blobs = _blob_stores.get(url)
     if blobs is None:
@@ -50,7 +50,7 @@ def current_store(settings: Settings | None = None) -> Store:
     return open_store(settings.stack.store_url, settings.durability)
 
 
-def current_blob_store(settings: Settings | None = None) -> Any:
+def current_blob_store(settings: Settings | None = None) -> ArtifactStore:
     """The artifact store of the active stack."""
     settings = settings or load_settings()
     return open_blob_store(settings.stack.artifact_url)

@@ -6,11 +6,11 @@ import dataclasses
 import io
 import json
 import pickle
-from collections.abc import Callable
 from typing import Any
 
 from kitaru_core.errors import SerializationError
 from kitaru_core.hookspecs import hookimpl
+from kitaru_core.hooktypes import RegisterSerializer
 from kitaru_core.store._serialization import (
     SCRIPT_MODULE,
     import_path,
@@ -159,7 +159,7 @@ class _ScriptAwareUnpickler(pickle.Unpickler):
 
 
 @hookimpl
-def register_serializers(register: Callable[[Any], None]) -> None:
+def register_serializers(register: RegisterSerializer) -> None:
     for serializer in (
         JsonSerializer(),
         PydanticSerializer(),

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from kitaru_core.errors import MissingExtraError
 from kitaru_core.hookspecs import hookimpl
+from kitaru_core.hooktypes import ArtifactStore
+from kitaru_core.store._store import Store
 
 SQL_SCHEMES = ("sqlite", "postgresql")
 
 
 @hookimpl(trylast=True)
-def resolve_store(url: str, durability: str) -> Any:
+def resolve_store(url: str, durability: str) -> Store | None:
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if scheme not in SQL_SCHEMES:
         return None
@@ -22,7 +22,7 @@ def resolve_store(url: str, durability: str) -> Any:
 
 
 @hookimpl(trylast=True)
-def resolve_artifact_store(url: str) -> Any:
+def resolve_artifact_store(url: str) -> ArtifactStore | None:
     if url.startswith("s3://"):
         import importlib.util
 

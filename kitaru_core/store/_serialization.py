@@ -4,31 +4,11 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from kitaru_core.errors import SerializationError
+from kitaru_core.hooktypes import RegisterSerializer, Serializer  # defined there for plugin authors
 from kitaru_core.plugins import get_plugin_manager, on_change
-
-
-@runtime_checkable
-class Serializer(Protocol):
-    """Stores one family of values. ``name`` is recorded with every value it writes."""
-
-    name: str
-    priority: int
-
-    def accepts(self, value: Any) -> bool:
-        """Whether this serializer can store ``value``."""
-        ...
-
-    def dumps(self, value: Any) -> bytes:
-        """Encode ``value``."""
-        ...
-
-    def loads(self, data: bytes) -> Any:
-        """Decode what :meth:`dumps` wrote."""
-        ...
 
 
 class SerializerRegistry:
@@ -131,7 +111,7 @@ def get_registry() -> SerializerRegistry:
     global _registry
     if _registry is None:
         found: list[Serializer] = []
-        register: Callable[[Serializer], None] = found.append
+        register: RegisterSerializer = found.append
         get_plugin_manager().hook.register_serializers(register=register)
         _registry = SerializerRegistry(found)
     return _registry

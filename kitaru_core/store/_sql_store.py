@@ -332,6 +332,27 @@ class SqlStore(Store):
             raise ExecutionNotFound(exec_id)
         return updated
 
+    def suspend_execution(
+        self, exec_id: str, wait_id: str, *, expected_owner: str, **fields: Any
+    ) -> bool:
+        if "metadata" in fields and not fields["metadata"]:
+            fields["metadata"] = None
+        c, w = t.executions.c, t.waits.c
+        the_wait = sa.and_(w.exec_id == exec_id, w.wait_id == wait_id)
+        answered = sa.exists().where(the_wait, w.status != "pending")
+        status = sa.case((answered, "queued"), else_="waiting")
+        with self._engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Lock the wait row first: an answer given meanwhile either committed before
+                # (and is seen below) or waits for this commit (and then finds it ``waiting``).
+                conn.execute(sa.select(w.status).where(the_wait).with_for_update())
+            query = (
+                t.executions.update()
+                .where(c.exec_id == exec_id, c.owner == expected_owner)
+                .values(**{**fields, "status": status})
+            )
+            return conn.execute(query).rowcount == 1
+
     def transition(
         self, exec_id: str, *, to: str, from_statuses: Collection[str], **fields: Any
     ) -> bool:

@@ -48,6 +48,14 @@ class Store(ABC):
         """Set columns of one execution; with ``expected_owner``, only while it still owns it."""
 
     @abstractmethod
+    def suspend_execution(
+        self, exec_id: str, wait_id: str, *, expected_owner: str, **fields: Any
+    ) -> bool:
+        """Record a run that stopped at wait ``wait_id``, in one transaction: ``queued`` when
+        the wait was answered meanwhile, else ``waiting``; False when ``expected_owner`` no
+        longer owns the execution (nothing changed)."""
+
+    @abstractmethod
     def transition(
         self, exec_id: str, *, to: str, from_statuses: Collection[str], **fields: Any
     ) -> bool:

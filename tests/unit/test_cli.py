@@ -505,6 +505,19 @@ def test_status_shows_stack_and_counts(kitaru_home: Path) -> None:
     assert "3 total, 2 completed, 1 failed" in result.stdout
 
 
+def test_status_shows_lease_and_log_flush_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KITARU_LEASE_SECONDS", "30")
+    monkeypatch.setenv("KITARU_LOG_FLUSH_SECONDS", "2.5")
+    _config.reset()
+    data = cli_json("status")
+    assert (data["lease_seconds"], data["log_flush_seconds"]) == (30.0, 2.5)
+    result = cli("status")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert any(line.split() == ["lease", "30", "s"] for line in lines), result.stdout
+    assert any(line.split() == ["log", "flush", "2.5", "s"] for line in lines), result.stdout
+
+
 def test_status_hides_the_store_password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KITARU_STORE_URL", "postgresql+psycopg://kitaru:hunter2@127.0.0.1:1/nope")
     _config.reset()

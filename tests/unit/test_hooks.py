@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import re
 import subprocess
 import sys
+import typing
 from pathlib import Path
+from typing import Any
 
 from kitaru_core import hookspecs
 from kitaru_core.plugins import get_plugin_manager, list_plugins, register_plugin, unregister_plugin
@@ -26,6 +30,58 @@ def test_every_hook_is_documented_with_its_signature() -> None:
     for name in names:
         params = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
         assert f"## {name}({params})" in docs, f"docs/plugins/hooks.md lacks '## {name}({params})'"
+
+
+DOTTED_NAME = re.compile(r"`(kitaru_core(?:\.\w+)+)")
+
+
+def _resolve(dotted: str) -> object:
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:cut]))
+        except ModuleNotFoundError:
+            continue
+        for attribute in parts[cut:]:
+            found = getattr(found, attribute)
+        return found
+    raise ModuleNotFoundError(dotted)
+
+
+def test_hooks_page_names_only_public_types() -> None:
+    docs = (REPO_ROOT / "docs" / "plugins" / "hooks.md").read_text()
+    names = set(DOTTED_NAME.findall(docs))
+    assert "kitaru_core.hooktypes.LLMRequest" in names, "the page no longer names the hook types"
+    private = sorted(name for name in names if "._" in name)
+    assert not private, f"docs/plugins/hooks.md points plugin authors at private names: {private}"
+    for name in names:
+        _resolve(name)  # every documented name exists
+
+
+def _spec_hints(name: str) -> dict[str, Any]:
+    import typer
+
+    from kitaru_core.store import Store
+
+    return typing.get_type_hints(getattr(hookspecs, name), localns={"Store": Store, "typer": typer})
+
+
+def test_our_hook_implementations_have_the_hook_spec_types() -> None:
+    """mypy checks each hook body against its annotations; this pins those to the spec's."""
+    checked = 0
+    for plugin in get_plugin_manager().get_plugins():
+        module = getattr(plugin, "__name__", "")
+        if not module.startswith(("kitaru_core.", "kitaru_pydantic_ai.", "kitaru_litellm.")):
+            continue
+        for name in _hook_names():
+            impl = getattr(plugin, name, None)
+            if impl is None:
+                continue
+            spec, hints = _spec_hints(name), typing.get_type_hints(impl)
+            for param in [*inspect.signature(impl).parameters, "return"]:
+                assert hints.get(param) == spec[param], f"{module}.{name}: {param}"
+            checked += 1
+    assert checked >= 3  # the built-in serializers and both store hooks, at least
 
 
 def test_every_hook_spec_is_registered() -> None:

@@ -1,0 +1,142 @@
+"""The types of the hooks' parameters and results: what a plugin is given and what it returns.
+
+Public names for plugin authors (docs/plugins/hooks.md). Standard library only, so the hook spec
+can name them without loading the core. A store plugin returns a :class:`kitaru_core.store.Store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
+
+ExecutionEvent: TypeAlias = Literal["started", "completed", "failed", "waiting", "cancelled"]
+"""What ``on_execution_event`` observes."""
+OperationEvent: TypeAlias = Literal["completed", "failed", "reused"]
+"""What ``on_operation_event`` observes."""
+
+
+@runtime_checkable
+class Serializer(Protocol):
+    """Stores one family of values. ``name`` is recorded with every value it writes."""
+
+    name: str
+    priority: int
+
+    def accepts(self, value: Any) -> bool:
+        """Whether this serializer can store ``value``."""
+        ...
+
+    def dumps(self, value: Any) -> bytes:
+        """Encode ``value``."""
+        ...
+
+    def loads(self, data: bytes) -> Any:
+        """Decode what :meth:`dumps` wrote."""
+        ...
+
+
+RegisterSerializer: TypeAlias = Callable[[Serializer], None]
+"""The ``register`` callback ``register_serializers`` is given."""
+
+
+class ArtifactStore(Protocol):
+    """Content-addressed blobs; may also have ``size(digest) -> int`` (``kitaru artifacts``)."""
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` once; return its SHA-256 hex digest."""
+        ...
+
+    def get(self, digest: str) -> bytes:
+        """The blob, or ``ArtifactNotFound`` / ``ArtifactCorrupted`` (kitaru_core.errors)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    """What one model call used: tokens, cost in dollars, and seconds it took."""
+
+    model: str | None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+    latency: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    """One completion request: the resolved model, chat messages and provider parameters."""
+
+    model: str
+    messages: list[dict[str, Any]]
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LLMReply:
+    """A backend's answer: the text, its usage, and the provider's full response."""
+
+    text: str
+    usage: ModelUsage
+    raw: Any = None
+
+
+class LLMBackend(Protocol):
+    """What the ``llm_backend`` hook returns.
+
+    A backend may also have a ``load()`` method: it runs before a call's clock starts (to import
+    its provider library), so the call's recorded duration is the model call only.
+    """
+
+    def complete(self, request: LLMRequest) -> LLMReply:
+        """Perform one completion."""
+        ...
+
+
+class ExecutionInfo(Protocol):
+    """The execution an ``on_execution_event`` observer is shown, as its run began."""
+
+    @property
+    def exec_id(self) -> str: ...
+    @property
+    def flow_name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def run_count(self) -> int: ...
+    @property
+    def created_at(self) -> float: ...
+    @property
+    def original_exec_id(self) -> str | None: ...
+    @property
+    def metadata(self) -> dict[str, Any]: ...
+
+
+class OperationInfo(Protocol):
+    """The operation attempt an ``on_operation_event`` observer is shown."""
+
+    @property
+    def exec_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def started_at(self) -> float: ...
+    @property
+    def ended_at(self) -> float: ...
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def tokens_in(self) -> int: ...
+    @property
+    def tokens_out(self) -> int: ...
+    @property
+    def cost(self) -> float: ...
