@@ -8,9 +8,9 @@ ones the adapter declares (also on executions recorded by earlier versions).
 from __future__ import annotations
 
 import importlib
-import shutil
 from pathlib import Path
 
+import legacy_stores
 import pytest
 
 import kitaru
@@ -51,7 +51,7 @@ def test_executions_recorded_by_earlier_versions_use_the_pinned_names(
     store: str, exec_id: str, kitaru_home: Path
 ) -> None:
     pytest.importorskip("pydantic_ai")
-    shutil.copytree(FIXTURES / store, kitaru_home, dirs_exist_ok=True)
+    legacy_stores.restore(store, kitaru_home)
     execution = kitaru.KitaruClient().executions.get(exec_id)
     assert execution.operations
     testing.check_operation_names_pinned(contract("pydantic_ai"), execution)
@@ -59,7 +59,7 @@ def test_executions_recorded_by_earlier_versions_use_the_pinned_names(
 
 def test_a_renamed_operation_breaks_the_pinned_names(kitaru_home: Path) -> None:
     pytest.importorskip("pydantic_ai")
-    shutil.copytree(FIXTURES / "legacy_pydantic_ai_store", kitaru_home, dirs_exist_ok=True)
+    legacy_stores.restore("legacy_pydantic_ai_store", kitaru_home)
     execution = kitaru.KitaruClient().executions.get("kr-01m8s1w1kjkvv8dpz6eh7bq17c")
     renamed = dict(contract("pydantic_ai").operation_names)
     renamed["llm"] = ("*__model.call",)  # as if the adapter renamed its model requests

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 
 pytest.importorskip("pydantic_ai")
 
+import legacy_stores
 from pydantic import BaseModel
 from pydantic_ai import Agent, FunctionToolset, RunContext, models
 from pydantic_ai.messages import (
@@ -617,7 +617,6 @@ def test_request_input_capability_waits_through_kitaru() -> None:
 
 # --- operation identity across versions ---------------------------------------------------------
 
-LEGACY_STORE = Path(__file__).parent / "fixtures" / "legacy_pydantic_ai_store"
 LEGACY_EXEC = "kr-01m8s1w1kjkvv8dpz6eh7bq17c"
 SCHEME_KEY = "kitaru_pydantic_ai.identity"
 
@@ -625,7 +624,7 @@ SCHEME_KEY = "kitaru_pydantic_ai.identity"
 @pytest.fixture
 def legacy_flow(kitaru_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The store recorded by the adapter before the history chain (see its fixtures script)."""
-    shutil.copytree(LEGACY_STORE, kitaru_home, dirs_exist_ok=True)
+    legacy_stores.restore("legacy_pydantic_ai_store", kitaru_home)
     monkeypatch.syspath_prepend(str(SCRIPT.parent))
     import legacy_identity_flow
 
@@ -743,7 +742,6 @@ def test_recorded_payloads_are_stored_as_json_and_reused() -> None:
     assert retry(handle.exec_id) == "total 33" and calls == {}
 
 
-LEGACY_AUTOFLOW_STORE = Path(__file__).parent / "fixtures" / "legacy_autoflow_store"
 LEGACY_AUTOFLOW_EXEC = "kr-01m8s3yhbc07hkcryvkgnkdycq"
 
 
@@ -753,7 +751,7 @@ def test_automatic_execution_recorded_before_the_toolkit_reuses_its_calls_on_ret
     """Recorded by ``_autoflow.py`` on the runner's privates (see
     fixtures/make_legacy_autoflow_store.py): the automatic flow keeps its reference and
     arguments, so the toolkit's flow resumes it."""
-    shutil.copytree(LEGACY_AUTOFLOW_STORE, kitaru_home, dirs_exist_ok=True)
+    legacy_stores.restore("legacy_autoflow_store", kitaru_home)
     monkeypatch.syspath_prepend(str(SCRIPT.parent))
     import legacy_autoflow_agent
 
