@@ -1,8 +1,8 @@
 """Which identity scheme an execution's model requests use, kept in the execution's metadata.
 
 Fingerprints are persisted data: an execution recorded before the history chain
-(``toolkit.HistoryChain``) has model requests fingerprinted over their whole serialized history, and a
-resume must compute them the same way to reuse them. So the first model request of an
+(``toolkit.HistoryChain``) has model requests fingerprinted over their whole serialized
+history, and a resume must compute them the same way to reuse them. So the first model request of an
 execution decides its scheme once and writes it to the execution's metadata before any
 operation of the new scheme is recorded:
 
