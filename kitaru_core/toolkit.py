@@ -29,6 +29,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import is_
 from typing import Any, NamedTuple, TypeVar
 
@@ -158,12 +159,14 @@ def current_execution_id() -> str | None:
 
 @dataclass(frozen=True)
 class ExecutionInfo:
-    """The execution running now: its id, its flow, the replay source, its metadata."""
+    """The execution running now: its id, its flow, the replay source, its metadata, and which
+    run of it this process makes (1 for a new execution, 2 for its first resume, ...)."""
 
     exec_id: str
     flow_name: str
     replay_of: str | None
     metadata: Mapping[str, Any]
+    run_no: int = 1
 
 
 def current_execution() -> ExecutionInfo | None:
@@ -172,7 +175,9 @@ def current_execution() -> ExecutionInfo | None:
     if run is None:
         return None
     record = run.record
-    return ExecutionInfo(run.exec_id, record.flow_name, record.original_exec_id, run.metadata)
+    return ExecutionInfo(
+        run.exec_id, record.flow_name, record.original_exec_id, run.metadata, run.run_no
+    )
 
 
 def execution_metadata(key: str, default: Any = None) -> Any:
@@ -246,7 +251,10 @@ def identity_of(inputs: Any) -> Identity:
 # --- running operations ------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1024)
 def _spec(name: str, kind: str, retries: int, retry_delay: float) -> _runtime.OperationSpec:
+    """The (immutable) spec of an operation, made once per name and policy: making one checks
+    the name, which an adapter would otherwise pay at every call."""
     return _runtime.OperationSpec(name=name, kind=kind, retries=retries, retry_delay=retry_delay)
 
 

@@ -20,7 +20,7 @@ from kitaru_pydantic_ai import _autoflow
 from kitaru_pydantic_ai._capability import KitaruDurability
 from kitaru_pydantic_ai._identity import jsonable
 from kitaru_pydantic_ai._model import add_run_usage
-from kitaru_pydantic_ai._tools import DEFAULT_TIMEOUT, approvals_capability
+from kitaru_pydantic_ai._tools import DEFAULT_TIMEOUT, ApprovingDurability
 
 Strategy = Literal["calls", "turn"]
 STRATEGIES: tuple[str, ...] = ("calls", "turn")
@@ -104,24 +104,25 @@ class DurableAgent(WrapperAgent[AgentDepsT, OutputDataT]):
     # --- capabilities added to each run -----------------------------------------------------
 
     def durability(self, model: Any = None) -> KitaruDurability[AgentDepsT]:
-        """The capability for one run; a per-run ``Model`` instance is registered with it."""
+        """The capability for one run; a per-run ``Model`` instance is registered with it.
+
+        With ``approvals``, it also answers tool approvals (:class:`ApprovingDurability`).
+        """
         models = dict(self._models)
         if isinstance(model, Model) and not any(m is model for m in models.values()):
             models[_model_key(model)] = model
-        return KitaruDurability(
-            name=self.durable_name,
-            models=models or None,
-            event_stream_handler=self._event_stream_handler,
-            wait_timeout=self.approval_timeout,
-        )
+        options: dict[str, Any] = {
+            "name": self.durable_name,
+            "models": models or None,
+            "event_stream_handler": self._event_stream_handler,
+            "wait_timeout": self.approval_timeout,
+        }
+        if self.approvals:
+            return ApprovingDurability(approval_timeout=self.approval_timeout, **options)
+        return KitaruDurability(**options)
 
     def _capabilities(self, extra: Any, model: Any) -> list[Any]:
-        capabilities = [*(extra or []), self.durability(model)]
-        if self.approvals:
-            capabilities.append(
-                approvals_capability(self.durable_name, timeout=self.approval_timeout)
-            )
-        return capabilities
+        return [*(extra or []), self.durability(model)]
 
     # --- the run methods --------------------------------------------------------------------
 

@@ -31,9 +31,12 @@ def _holds_model_requests(exec_id: str | None = None) -> bool:
 
 
 def _decide(execution: toolkit.ExecutionInfo) -> str:
+    source = execution.replay_of
+    if execution.run_no == 1 and source is None:
+        # A new execution's first run: nothing stored yet that older code could have recorded.
+        return CHAIN
     if _holds_model_requests():
         return FULL_HISTORY
-    source = execution.replay_of
     if source is not None:
         marked = toolkit.stored_execution_metadata(source).get(SCHEME_KEY)
         if marked is not None:

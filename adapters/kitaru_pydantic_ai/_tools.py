@@ -14,9 +14,9 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, JsonValue
-from pydantic_ai.capabilities import HandleDeferredToolCalls
 from pydantic_ai.durable_exec import ExternalEventWaiter
 from pydantic_ai.tools import (
+    AgentDepsT,
     DeferredToolRequests,
     DeferredToolResults,
     RunContext,
@@ -27,7 +27,7 @@ from pydantic_ai.tools import (
 
 from kitaru_core import toolkit
 from kitaru_core.errors import KitaruError
-from kitaru_pydantic_ai._capability import DEFAULT_TIMEOUT
+from kitaru_pydantic_ai._capability import DEFAULT_TIMEOUT, KitaruDurability
 
 
 class ApprovalAnswer(BaseModel):
@@ -59,7 +59,7 @@ def _decision(answer: Approval) -> ToolApproved | ToolDenied:
 def approval_handler(
     agent_name: str, *, timeout: float | None = DEFAULT_TIMEOUT
 ) -> Callable[[RunContext[Any], DeferredToolRequests], Awaitable[DeferredToolResults | None]]:
-    """A ``HandleDeferredToolCalls`` handler that asks a human about each call needing approval."""
+    """A deferred-tool-calls handler that asks a human about each call needing approval."""
 
     async def handle(
         ctx: RunContext[Any], requests: DeferredToolRequests
@@ -88,9 +88,24 @@ def approval_handler(
     return handle
 
 
-def approvals_capability(agent_name: str, *, timeout: float | None) -> HandleDeferredToolCalls[Any]:
-    """The per-run capability that answers tool approvals through ``kitaru.wait()``."""
-    return HandleDeferredToolCalls(handler=approval_handler(agent_name, timeout=timeout))
+class ApprovingDurability(KitaruDurability[AgentDepsT]):
+    """``KitaruDurability`` that also answers tool approvals through ``kitaru.wait()``.
+
+    One capability instead of the durability one plus a ``HandleDeferredToolCalls``: Pydantic AI
+    passes every hook of a run through each capability (a copy of the run context each time), so
+    one fewer is cheaper per model request and tool call. Deferred calls reach it after the
+    agent's own capabilities, as they reached the separate handler (durability is innermost).
+    """
+
+    def __init__(self, *, approval_timeout: float | None = DEFAULT_TIMEOUT, **options: Any) -> None:
+        super().__init__(**options)
+        self._approve = approval_handler(self.name, timeout=approval_timeout)
+
+    async def handle_deferred_tool_calls(
+        self, ctx: RunContext[AgentDepsT], *, requests: DeferredToolRequests
+    ) -> DeferredToolResults | None:
+        """Ask a human about each call that needs approval (``None`` when none does)."""
+        return await self._approve(ctx, requests)
 
 
 def hitl_tool(
