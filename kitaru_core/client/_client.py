@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import time
 from dataclasses import replace
 
 from kitaru_core._config import Settings, load_settings, settings_for_stack
@@ -95,8 +96,6 @@ class ExecutionsAPI(WaitsMixin, ReplayMixin):
 
     def cancel(self, exec_id: str) -> Execution:
         """Stop an execution that has not finished; a running one stops at its next operation."""
-        import time
-
         record = self._store.get_execution(exec_id)
         now = time.time()
         if not self._store.transition(

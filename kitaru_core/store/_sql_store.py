@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import threading
+import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -356,14 +357,8 @@ class SqlStore(Store):
     def transition(
         self, exec_id: str, *, to: str, from_statuses: Collection[str], **fields: Any
     ) -> bool:
-        c = t.executions.c
-        query = (
-            t.executions.update()
-            .where(c.exec_id == exec_id, c.status.in_(list(from_statuses)))
-            .values(status=to, **fields)
-        )
         with self._engine.begin() as conn:
-            return conn.execute(query).rowcount == 1
+            return conn.execute(_transition(exec_id, to, from_statuses, fields)).rowcount == 1
 
     def claim_execution(
         self,
@@ -613,17 +608,10 @@ class SqlStore(Store):
         value_codec: str | None,
         value: bytes | None,
     ) -> bool:
-        import time
-
-        c = t.executions.c
         with self._engine.begin() as conn:
             if not _close_wait(conn, exec_id, wait_id, status, value_codec, value):
                 return False
-            conn.execute(
-                t.executions.update()
-                .where(c.exec_id == exec_id, c.status == "waiting")
-                .values(status="queued", updated_at=time.time())
-            )
+            conn.execute(_transition(exec_id, "queued", ("waiting",), {"updated_at": time.time()}))
         return True
 
     def reopen_wait(self, exec_id: str, wait_id: str, *, rejection: str) -> bool:
@@ -647,6 +635,19 @@ class SqlStore(Store):
         return text.replace("\x00", "\ufffd") if self._text_refuses_nul else text
 
 
+def _transition(
+    exec_id: str, to: str, from_statuses: Collection[str], fields: dict[str, Any]
+) -> sa.Update:
+    """Move ``exec_id`` to status ``to`` (setting ``fields``) if its status is one of
+    ``from_statuses``."""
+    c = t.executions.c
+    return (
+        t.executions.update()
+        .where(c.exec_id == exec_id, c.status.in_(list(from_statuses)))
+        .values(status=to, **fields)
+    )
+
+
 def _close_wait(
     conn: sa.Connection,
     exec_id: str,
@@ -656,8 +657,6 @@ def _close_wait(
     value: bytes | None,
 ) -> bool:
     """Close a pending wait inside ``conn``'s transaction; False when it was not pending."""
-    import time
-
     c = t.waits.c
     result = conn.execute(
         t.waits.update()
