@@ -111,7 +111,11 @@ def create_execution(
 def claim_execution(
     exec_id: str, *, store: Store, settings: Settings, action: str
 ) -> tuple[Flow, ExecutionRun, dict[str, Any]]:
-    """Take over a stored execution for ``action`` (resume or retry) in this process."""
+    """Take over a stored execution for ``action`` (resume or retry) in this process.
+
+    The stack is checked first, as for a new run (:func:`create_execution`).
+    """
+    check_stack(settings.stack, settings.durability)
     record = store.get_execution(exec_id)
     allowed = RESUMABLE[action]
     if record.status not in allowed:
