@@ -221,6 +221,12 @@ def reset_cache() -> None:
     _cached = None
 
 
+def stack_override() -> str | None:
+    """The stack set in this process by ``configure(stack=)`` or ``use_stack()``, if any."""
+    value = _overrides.get("stack")
+    return str(value) if value else None
+
+
 def choose_stack(name: str) -> None:
     """Make ``name`` this process's stack at once (``use_stack``), like ``configure(stack=)``."""
     _overrides["stack"] = name

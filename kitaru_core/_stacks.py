@@ -156,7 +156,7 @@ def get_stack(name: str) -> Stack:
 
 def active_stack_source() -> StackSource:
     """What chose the active stack: configure(), KITARU_STACK, the config file, or nothing."""
-    if _config._overrides.get("stack"):
+    if _config.stack_override():
         return "configure"
     if os.environ.get("KITARU_STACK"):
         return "KITARU_STACK"
