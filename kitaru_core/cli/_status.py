@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 
 def status_command(as_json: JsonFlag = False) -> None:
-    """Active stack, store and artifact URLs, durability, lease and log-flush seconds,
+    """Active stack, store and artifact URLs, runner, durability, lease and log-flush seconds,
     KITARU_HOME, executions by status.
 
     Exit code 1 when the store cannot be opened (the settings are still shown).
@@ -32,6 +32,7 @@ def status_command(as_json: JsonFlag = False) -> None:
         "stack": settings.stack.name,
         "store_url": hide_password(settings.stack.store_url),
         "artifact_url": hide_password(settings.stack.artifact_url),
+        "runner": settings.stack.runner,
         "durability": settings.durability,
         "lease_seconds": settings.lease_seconds,
         "log_flush_seconds": settings.log_flush_seconds,
@@ -81,6 +82,7 @@ def _print_status(data: dict[str, Any]) -> None:
         ("stack", "stack"),
         ("store", "store_url"),
         ("artifacts", "artifact_url"),
+        ("runner", "runner"),
         ("durability", "durability"),
         ("lease", "lease_seconds"),
         ("log flush", "log_flush_seconds"),
