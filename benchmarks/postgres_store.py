@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import statistics
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -72,6 +73,18 @@ def server_settings(server: str) -> str:
     )
 
 
+def resume_cpu(rounds: list[dict[str, Any]]) -> str:
+    """Kitaru's own CPU time for the resume: what a loaded machine's wall time hides."""
+    values = [r["resume_1000_cpu_ms"] for r in rounds if "resume_1000_cpu_ms" in r]
+    if not values:
+        return ""
+    return (
+        f"\n- kitaru resume of 1,000 checkpoints: {statistics.median(values):.1f} ms of CPU in "
+        "Kitaru's process (median over rounds); the rest of its wall time is waiting for the "
+        "server and the commit's flush, and for the CPU when the machine is busy."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--server", default=SERVER, help="an admin URL of the PostgreSQL server")
@@ -99,10 +112,12 @@ def main() -> None:
                 rounds[name].append(result)
     results = [merge(rounds[name]) for name in systems]
     markdown = (
-        f"{server_settings(args.server)}, over loopback.\n\n"
+        f"{server_settings(args.server)}, over loopback; load average while it ran: "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.\n\n"
         + table(results)
         + "\n\n"
         + notes(results)
+        + resume_cpu(rounds["kitaru (process)"])
     )
     print(markdown)
     if args.write_docs:
