@@ -350,3 +350,28 @@ def test_an_unreachable_stack_is_refused_before_anything_runs(tmp_path: Path) ->
     assert caught.value.part == "artifact store"
     assert CALLS["double"] == 0
     assert executions_on("nofolder") == []
+
+
+def test_a_keyword_only_a_var_keyword_parameter_would_take_is_a_run_option() -> None:
+    import inspect
+
+    from kitaru_core.api._options import RunOptions, split_run_options
+
+    def takes_any(x: int, **extra: Any) -> None: ...
+
+    def own_keyword_only(x: int, *, stack: str) -> None: ...
+
+    def positional_only(stack: str, /) -> None: ...
+
+    given = {"stack": "prod", "y": 1}
+    assert split_run_options(inspect.signature(takes_any), given) == (
+        RunOptions(stack="prod"),
+        {"y": 1},
+    )
+    assert split_run_options(inspect.signature(own_keyword_only), given) == (RunOptions(), given)
+    assert split_run_options(inspect.signature(positional_only), {"stack": "p"}) == (
+        RunOptions(stack="p"),
+        {},
+    )
+    assert RunOptions(stack="a").merged(RunOptions()) == RunOptions(stack="a")
+    assert RunOptions(stack="a").merged(RunOptions(stack="b")) == RunOptions(stack="b")
