@@ -29,8 +29,10 @@ MARK_BEGIN = "<!-- checkpoint_overhead:begin -->"
 MARK_END = "<!-- checkpoint_overhead:end -->"
 
 
-def run_kitaru(durability: str, steps: int, repeats: int, workdir: Path) -> dict[str, Any]:
-    """Kitaru's half, in a fresh interpreter like the peers."""
+def run_kitaru(
+    durability: str, steps: int, repeats: int, workdir: Path, store_url: str | None = None
+) -> dict[str, Any]:
+    """Kitaru's half, in a fresh interpreter like the peers (on SQLite unless ``store_url``)."""
     cmd = [
         sys.executable,
         str(HERE / "_kitaru_steps.py"),
@@ -42,11 +44,17 @@ def run_kitaru(durability: str, steps: int, repeats: int, workdir: Path) -> dict
         durability,
         "--workdir",
         str(workdir),
+        *(["--store-url", store_url] if store_url else []),
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
     if proc.returncode != 0:
         return {"peer": f"kitaru ({durability})", "error": proc.stderr.strip()[-300:]}
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def run_kitaru_on(store_url: str, steps: int, repeats: int, workdir: Path) -> dict[str, Any]:
+    """Kitaru's half on the store at ``store_url`` (benchmarks/postgres_store.py)."""
+    return run_kitaru("process", steps, repeats, workdir, store_url)
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:

@@ -30,6 +30,7 @@ from kitaru_core.errors import (
     MissingExtraError,
     NotAKitaruStore,
     SerializationError,
+    StackUnavailable,
     StoreError,
     StoreReadOnly,
     StoreUnavailable,
@@ -38,8 +39,15 @@ from kitaru_core.errors import (
 )
 
 if TYPE_CHECKING:
-    from kitaru_core._config import configure
+    from kitaru_core._config import Stack, configure
     from kitaru_core.api._api import current_execution_id, idempotency_key, load, log, save
+    from kitaru_core.api._stacks import (
+        create_stack,
+        current_stack,
+        delete_stack,
+        list_stacks,
+        use_stack,
+    )
     from kitaru_core.client import Execution, KitaruClient, WaitInfo
     from kitaru_core.client._handle import FlowHandle
     from kitaru_core.llm._llm import llm
@@ -52,6 +60,12 @@ _LAZY = {
     "Execution": "kitaru_core.client",
     "FlowHandle": "kitaru_core.client._handle",
     "configure": "kitaru_core._config",
+    "create_stack": "kitaru_core.api._stacks",
+    "current_stack": "kitaru_core.api._stacks",
+    "delete_stack": "kitaru_core.api._stacks",
+    "list_stacks": "kitaru_core.api._stacks",
+    "use_stack": "kitaru_core.api._stacks",
+    "Stack": "kitaru_core._config",
     "current_execution_id": "kitaru_core.api._api",
     "idempotency_key": "kitaru_core.api._api",
     "llm": "kitaru_core.llm._llm",
@@ -104,6 +118,8 @@ __all__ = [
     "MissingExtraError",
     "NotAKitaruStore",
     "SerializationError",
+    "Stack",
+    "StackUnavailable",
     "StoreError",
     "StoreReadOnly",
     "StoreUnavailable",
@@ -112,13 +128,18 @@ __all__ = [
     "WaitNotFound",
     "checkpoint",
     "configure",
+    "create_stack",
     "current_execution_id",
+    "current_stack",
+    "delete_stack",
     "flow",
     "idempotency_key",
+    "list_stacks",
     "llm",
     "load",
     "log",
     "save",
+    "use_stack",
     "wait",
     "wait_async",
 ]

@@ -19,11 +19,15 @@ DEFAULT_STACK = "default"
 
 @dataclass(frozen=True)
 class Stack:
-    """A named pair of execution store and artifact store."""
+    """A named pair of execution store and artifact store, and the runner that runs flows.
+
+    URLs are kept as written: ``${VAR}`` references are resolved when the stack is opened.
+    """
 
     name: str
     store_url: str
     artifact_url: str
+    runner: str = "local"
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,8 @@ def stacks_from_config(data: dict[str, Any], home: Path) -> dict[str, Stack]:
                 "(and optionally 'artifacts')."
             )
         artifacts = entry.get("artifacts") or str(home / "artifacts")
-        stacks[name] = Stack(name, str(entry["store"]), str(artifacts))
+        runner = str(entry.get("runner") or "local")
+        stacks[name] = Stack(name, str(entry["store"]), str(artifacts), runner)
     return stacks
 
 
@@ -117,7 +122,8 @@ def load_settings() -> Settings:
     if stack_name not in stacks:
         raise ConfigurationError(
             f"Unknown stack {stack_name!r}. Known stacks: {', '.join(sorted(stacks))}. "
-            f"Add a [stacks.{stack_name}] table (store, artifacts) to {config_path()}."
+            "Create it with `kitaru stack create NAME --store URL --artifacts URL`, or add a "
+            f"[stacks.{stack_name}] table (store, artifacts) to {config_path()}."
         )
     stack = stacks[stack_name]
     store_url = _overrides.get("store_url") or os.environ.get("KITARU_STORE_URL")
@@ -209,6 +215,24 @@ def reset() -> None:
     _cached = None
 
 
+def reset_cache() -> None:
+    """Read settings again on next use (the config file changed), keeping overrides."""
+    global _cached
+    _cached = None
+
+
+def stack_override() -> str | None:
+    """The stack set in this process by ``configure(stack=)`` or ``use_stack()``, if any."""
+    value = _overrides.get("stack")
+    return str(value) if value else None
+
+
+def choose_stack(name: str) -> None:
+    """Make ``name`` this process's stack at once (``use_stack``), like ``configure(stack=)``."""
+    _overrides["stack"] = name
+    reset_cache()
+
+
 def settings_for_stack(name: str) -> Settings:
     """Current settings, but on the stack called ``name``."""
     settings = load_settings()
@@ -217,6 +241,7 @@ def settings_for_stack(name: str) -> Settings:
     stacks = stacks_from_config(read_config_file(), settings.home)
     if name not in stacks:
         raise ConfigurationError(
-            f"Unknown stack {name!r}. Known stacks: {', '.join(sorted(stacks))}."
+            f"Unknown stack {name!r}. Known stacks: {', '.join(sorted(stacks))}. "
+            "Create it with `kitaru stack create NAME --store URL --artifacts URL`."
         )
     return replace(settings, stack=stacks[name])

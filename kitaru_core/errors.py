@@ -35,6 +35,16 @@ class StoreUnavailable(StoreError):
     code = "store_unavailable"
 
 
+class StackUnavailable(StoreUnavailable):
+    """A stack's store or artifact store cannot be reached; nothing ran on it."""
+
+    code = "stack_unavailable"
+
+    def __init__(self, stack: str, part: str, url: str, reason: str) -> None:
+        self.stack, self.part, self.url = stack, part, url
+        super().__init__(f"Stack {stack!r} cannot be used: its {part} {url} {reason}")
+
+
 class StoreReadOnly(StoreError):
     """The store can be read but not written (no write permission, read-only mount)."""
 

@@ -41,7 +41,9 @@ RegisterSerializer: TypeAlias = Callable[[Serializer], None]
 
 
 class ArtifactStore(Protocol):
-    """Content-addressed blobs; may also have ``size(digest) -> int`` (``kitaru artifacts``)."""
+    """Content-addressed blobs; may also have ``size(digest) -> int`` (``kitaru artifacts``)
+    and ``check()``, raising a StoreError when blobs cannot be written (run before a stack's
+    first run)."""
 
     def put(self, data: bytes) -> str:
         """Store ``data`` once; return its SHA-256 hex digest."""

@@ -1,4 +1,5 @@
-"""DBOS peer: N trivial durable steps on a SQLite system database.
+"""DBOS peer: N trivial durable steps on a SQLite system database, or on PostgreSQL with
+``--system-db-url postgresql://...`` (benchmarks/postgres_store.py).
 
 Run with the DBOS venv's python; prints one JSON object on stdout.
 Modes ``--crash-child`` and ``--resume-child`` are used internally for the resume figure.
@@ -64,19 +65,20 @@ def import_ms(stmt: str) -> float:
     return median_ms(stmt) - median_ms("pass")
 
 
-def launch(db: Path) -> None:
-    """Create and launch the DBOS singleton on a SQLite file."""
+def launch(db: Path | str) -> None:
+    """Create and launch the DBOS singleton on a SQLite file (or a database URL)."""
+    url = db if isinstance(db, str) else f"sqlite:///{db}"
     DBOS(
         config={
             "name": "kitaru-bench",
-            "system_database_url": f"sqlite:///{db}",
+            "system_database_url": url,
             "log_level": "ERROR",
         }
     )
     DBOS.launch()
 
 
-def resume_child(db: Path) -> None:
+def resume_child(db: Path | str) -> None:
     """Launch on a db holding a PENDING workflow; startup recovery replays it."""
     t0 = time.perf_counter()
     launch(db)
@@ -88,11 +90,13 @@ def resume_child(db: Path) -> None:
     print(json.dumps({"replay_ms": (t1 - _entered[0]) * 1000, "wall_ms": (t1 - t0) * 1000}))
 
 
-def measure_resume(workdir: Path, steps: int) -> dict[str, float]:
+def measure_resume(workdir: Path, steps: int, url: str | None = None) -> dict[str, float]:
     """Crash a child after `steps` recorded steps, then time recovery in a fresh process."""
     db = workdir / "dbos_resume.sqlite"
     db.unlink(missing_ok=True)
     me = [sys.executable, __file__, "--workdir", str(workdir), "--steps", str(steps)]
+    if url:
+        me += ["--system-db-url", url, "--resume-id", f"bench-resume-{os.getpid()}-{time.time()}"]
     crash = subprocess.run([*me, "--crash-child"], capture_output=True, text=True, check=False)
     if crash.returncode != CRASH_RC:
         raise RuntimeError(f"crash child exited {crash.returncode}: {crash.stderr[-300:]}")
@@ -102,32 +106,36 @@ def measure_resume(workdir: Path, steps: int) -> dict[str, float]:
 
 def main() -> None:
     """Parse arguments and print one JSON object."""
-    global CRASH
+    global CRASH, RESUME_ID
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--workdir", type=Path, required=True)
     ap.add_argument("--resume-steps", type=int, default=1000, help="0 skips the resume figure")
+    ap.add_argument("--system-db-url", default=None, help="a PostgreSQL URL instead of SQLite")
+    ap.add_argument("--resume-id", default=RESUME_ID, help=argparse.SUPPRESS)
     ap.add_argument("--crash-child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--resume-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     n: int = args.steps
+    RESUME_ID = args.resume_id
+    resume_db: Path | str = args.system_db_url or args.workdir / "dbos_resume.sqlite"
 
     if args.crash_child:
         CRASH = True
-        launch(args.workdir / "dbos_resume.sqlite")
+        launch(resume_db)
         with SetWorkflowID(RESUME_ID):
             flow(n)
         raise SystemExit("crash child: workflow returned instead of crashing")
     if args.resume_child:
-        resume_child(args.workdir / "dbos_resume.sqlite")
+        resume_child(resume_db)
         return
 
     imp = import_ms(IMPORT_STMT)
     db = args.workdir / "dbos_sys.sqlite"
     db.unlink(missing_ok=True)
-    launch(db)
+    launch(args.system_db_url or db)
     flow(n)  # warm-up, not recorded
     run_ms: list[float] = []
     plain_ms: list[float] = []
@@ -144,10 +152,15 @@ def main() -> None:
 
     resume: dict[str, float] | None = None
     if args.resume_steps > 0:
-        resume = measure_resume(args.workdir, args.resume_steps)
+        resume = measure_resume(args.workdir, args.resume_steps, args.system_db_url)
+    where = (
+        "the PostgreSQL system db (synchronous_commit as the server sets it)"
+        if args.system_db_url
+        else "the SQLite system db (rollback journal, synchronous=FULL)"
+    )
     notes = (
         "one workflow per repeat (fresh workflow id), 1 warm-up run; each step's result is "
-        "committed to the SQLite system db (rollback journal, synchronous=FULL) before the next."
+        f"committed to {where} before the next."
     )
     if resume:
         notes += (

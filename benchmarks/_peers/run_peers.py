@@ -30,12 +30,19 @@ def _one_line(text: str) -> str:
 
 
 def run_peer(
-    name: str, steps: int, repeats: int, workdir: Path | str, *, resume_steps: int = 1000
+    name: str,
+    steps: int,
+    repeats: int,
+    workdir: Path | str,
+    *,
+    resume_steps: int = 1000,
+    extra_args: list[str] | None = None,
 ) -> dict[str, Any]:
     """Install the peer's venv if needed, run its script, return its parsed JSON.
 
     Never raises for an unavailable peer: returns ``{"peer": name, "error": "<one line>"}``.
     ``workdir`` must be on disk; the peer writes its SQLite files under ``workdir/<name>``.
+    ``extra_args`` go to the peer's script (e.g. DBOS's ``--system-db-url``).
     """
     if name not in PEERS:
         return {"peer": name, "error": f"unknown peer {name!r}"}
@@ -55,6 +62,7 @@ def run_peer(
         str(Path(workdir) / name),
         "--resume-steps",
         str(resume_steps),
+        *(extra_args or []),
     ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)

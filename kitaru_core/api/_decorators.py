@@ -5,9 +5,12 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from kitaru_core.engine import _context
+
+if TYPE_CHECKING:
+    from kitaru_core.api._options import RunOptions
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -132,28 +135,50 @@ class Flow(Generic[P, R]):
         return self.run(*args, **kwargs).wait()
 
     async def _call_async(self, *args: Any, **kwargs: Any) -> Any:
-        handle = await self._run_async(*args, **kwargs)
+        handle = await self.run(*args, **kwargs)
         return handle.wait()
 
     def run(self, *args: P.args, **kwargs: P.kwargs) -> Any:
-        """Start an execution; returns a FlowHandle (a coroutine of one for async flows)."""
+        """Start an execution; returns a FlowHandle (a coroutine of one for async flows).
+
+        Run options (``stack=``) may be given as keywords unless the flow has a parameter of
+        that name; ``options()`` sets them in every case.
+        """
+        # lazy: keeps import kitaru fast
+        from kitaru_core.api._options import split_run_options
+
+        options, flow_kwargs = split_run_options(self.signature, kwargs)
+        return self.start(options, args, flow_kwargs)
+
+    def options(self, **options: Any) -> FlowRun[P, R]:
+        """This flow with run options set: ``flow.options(stack="prod").run(x)``."""
+        # lazy: keeps import kitaru fast
+        from kitaru_core.api._options import make_options
+
+        return FlowRun(self, make_options(self.name, options))
+
+    def start(self, options: RunOptions, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Start an execution with ``options`` and the flow's arguments (what ``run()`` and
+        ``options().run()`` share)."""
         if self.is_async:
-            return self._run_async(*args, **kwargs)
+            return self._run_async(options, args, kwargs)
         # lazy: keeps import kitaru fast
         from kitaru_core.client._handle import FlowHandle
         from kitaru_core.engine._runner import create_execution, execute, settings_for
 
         arguments = self.bind(*args, **kwargs)
-        run = create_execution(self, arguments, settings=settings_for(self))
+        run = create_execution(self, arguments, settings=settings_for(self, options.stack))
         return FlowHandle.of(execute(self, run, arguments))
 
-    async def _run_async(self, *args: Any, **kwargs: Any) -> Any:
+    async def _run_async(
+        self, options: RunOptions, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         # lazy: keeps import kitaru fast
         from kitaru_core.client._handle import FlowHandle
         from kitaru_core.engine._runner import aexecute, create_execution, settings_for
 
         arguments = self.bind(*args, **kwargs)
-        run = create_execution(self, arguments, settings=settings_for(self))
+        run = create_execution(self, arguments, settings=settings_for(self, options.stack))
         return FlowHandle.of(await aexecute(self, run, arguments))
 
     def replay(
@@ -175,6 +200,38 @@ class Flow(Generic[P, R]):
 
         started = replay_flow(self, exec_id, from_, overrides, flow_kwargs)
         return FlowHandle.of_async(started) if self.is_async else FlowHandle.of(started)
+
+
+class FlowRun(Generic[P, R]):
+    """A flow with run options set (``flow.options(...)``): every keyword of ``run()`` and of
+    a call goes to the flow."""
+
+    def __init__(self, flow: Flow[P, R], options: RunOptions) -> None:
+        self.flow = flow
+        self.run_options = options
+
+    def __repr__(self) -> str:
+        return f"<flow {self.flow.name} with {self.run_options}>"
+
+    def options(self, **options: Any) -> FlowRun[P, R]:
+        """These options with ``options`` set as well (later ones win)."""
+        from kitaru_core.api._options import make_options
+
+        return FlowRun(self.flow, self.run_options.merged(make_options(self.flow.name, options)))
+
+    def run(self, *args: P.args, **kwargs: P.kwargs) -> Any:
+        """Start an execution with these options; like ``Flow.run``."""
+        return self.flow.start(self.run_options, args, kwargs)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run to the end and return the result (an awaitable of it for async flows)."""
+        if self.flow.is_async:
+            return self._call_async(args, kwargs)  # type: ignore[return-value]
+        return self.run(*args, **kwargs).wait()
+
+    async def _call_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        handle = await self.flow.start(self.run_options, args, kwargs)
+        return handle.wait()
 
 
 @overload

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import typer
 
 from kitaru_core._config import config_path, load_settings
+from kitaru_core._stacks import hide_password
 from kitaru_core.cli._common import JsonFlag
 from kitaru_core.cli._output import console, plain, print_error, print_json, status_text
 from kitaru_core.errors import KitaruError
 from kitaru_core.store._backends import current_store
 from kitaru_core.store._records import EXECUTION_STATUSES
-
-HIDDEN = "***"
-SECRET_QUERY_KEYS = ("password", "token", "secret", "key")
 
 
 def register(app: typer.Typer) -> None:
@@ -23,32 +20,8 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status_command)
 
 
-def hide_password(url: str) -> str:
-    """``url`` with the password of its user part, and secret-looking query values, hidden."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return url
-    netloc, query = parts.netloc, parts.query
-    if password is not None:
-        userinfo, _, host = netloc.rpartition("@")
-        netloc = f"{userinfo.split(':', 1)[0]}:{HIDDEN}@{host}"
-    pairs = parse_qsl(query, keep_blank_values=True)
-    masked = [(k, HIDDEN if _secret(k) else v) for k, v in pairs]
-    if masked != pairs:
-        query = urlencode(masked, safe="*")
-    if (netloc, query) == (parts.netloc, parts.query):
-        return url  # untouched, including forms urlunsplit would rewrite (sqlite:////abs/path)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def _secret(key: str) -> bool:
-    return any(word in key.lower() for word in SECRET_QUERY_KEYS)
-
-
 def status_command(as_json: JsonFlag = False) -> None:
-    """Active stack, store and artifact URLs, durability, lease and log-flush seconds,
+    """Active stack, store and artifact URLs, runner, durability, lease and log-flush seconds,
     KITARU_HOME, executions by status.
 
     Exit code 1 when the store cannot be opened (the settings are still shown).
@@ -59,6 +32,7 @@ def status_command(as_json: JsonFlag = False) -> None:
         "stack": settings.stack.name,
         "store_url": hide_password(settings.stack.store_url),
         "artifact_url": hide_password(settings.stack.artifact_url),
+        "runner": settings.stack.runner,
         "durability": settings.durability,
         "lease_seconds": settings.lease_seconds,
         "log_flush_seconds": settings.log_flush_seconds,
@@ -108,6 +82,7 @@ def _print_status(data: dict[str, Any]) -> None:
         ("stack", "stack"),
         ("store", "store_url"),
         ("artifacts", "artifact_url"),
+        ("runner", "runner"),
         ("durability", "durability"),
         ("lease", "lease_seconds"),
         ("log flush", "log_flush_seconds"),

@@ -22,7 +22,7 @@ from kitaru_core.errors import (
     InvalidExecutionState,
 )
 from kitaru_core.plugins import get_plugin_manager
-from kitaru_core.store._backends import current_store
+from kitaru_core.store._backends import check_stack, current_store
 from kitaru_core.store._ids import new_exec_id
 from kitaru_core.store._records import ExecutionRecord, OperationRecord
 from kitaru_core.store._store import Store
@@ -57,9 +57,11 @@ RESUMABLE = {
 }
 
 
-def settings_for(flow: Flow) -> Settings:
-    """The settings a flow runs with: its own stack if it names one."""
-    return settings_for_stack(flow.stack) if flow.stack else load_settings()
+def settings_for(flow: Flow, stack: str | None = None) -> Settings:
+    """The settings a run starts with: the stack given for this run, else the flow's own
+    (``@flow(stack=...)``), else the active one (configure(), KITARU_STACK, config file)."""
+    name = stack or flow.stack
+    return settings_for_stack(name) if name else load_settings()
 
 
 def create_execution(
@@ -72,7 +74,12 @@ def create_execution(
     inherited: dict[str, OperationRecord] | None = None,
     replay_plan: dict[str, Any] | None = None,
 ) -> ExecutionRun:
-    """Record a new execution owned by this process and return its run."""
+    """Record a new execution owned by this process and return its run.
+
+    The stack is checked first (once per process): one whose store or artifact store cannot
+    be reached is refused before anything runs.
+    """
+    check_stack(settings.stack, settings.durability)
     store = current_store(settings)
     now = time.time()
     owner = my_owner_id()
@@ -104,7 +111,11 @@ def create_execution(
 def claim_execution(
     exec_id: str, *, store: Store, settings: Settings, action: str
 ) -> tuple[Flow, ExecutionRun, dict[str, Any]]:
-    """Take over a stored execution for ``action`` (resume or retry) in this process."""
+    """Take over a stored execution for ``action`` (resume or retry) in this process.
+
+    The stack is checked first, as for a new run (:func:`create_execution`).
+    """
+    check_stack(settings.stack, settings.durability)
     record = store.get_execution(exec_id)
     allowed = RESUMABLE[action]
     if record.status not in allowed:

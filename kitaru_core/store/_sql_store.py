@@ -404,10 +404,13 @@ class SqlStore(Store):
 
     def load_operations(self, exec_id: str) -> list[OperationRecord]:
         # Columns in field order and positional construction: resume loads thousands of rows.
+        # fetchall() takes them from the driver in one call; iterating the result would ask
+        # psycopg for one row at a time, which costs more than building the records.
         c = t.operations.c
         query = sa.select(*(c[name] for name in _OP_FIELDS)).where(c.exec_id == exec_id)
         with self._engine.connect() as conn:
-            records = [OperationRecord(*row) for row in conn.execute(query.order_by(c.seq))]
+            rows = conn.execute(query.order_by(c.seq)).fetchall()
+        records = [OperationRecord(*row) for row in rows]
         for record in records:
             if record.metadata is None:
                 record.metadata = {}
