@@ -1,0 +1,69 @@
+"""An invocation outside any ``@flow`` opens an execution of its own.
+
+The execution stores the prompt and the identifying options (``_options.py``), so
+``kitaru executions resume`` can run the invocation again in any process: a completed one is
+replayed, an interrupted one continues its CLI session. Callbacks and in-process MCP servers
+cannot be stored: an automatic execution whose invocation used them records that, and resuming
+it elsewhere is refused with what to do instead (call ``durable_query`` inside your own
+``@flow``, whose code rebuilds them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from kitaru_claude_agent_sdk._options import has_live_parts, identifying_options, rebuild_options
+from kitaru_core.errors import KitaruError
+from kitaru_core.toolkit import AutomaticFlow
+
+FLOW_NAME = "claude_query"
+
+
+async def _query_flow_body(
+    prompt: Any, options: dict[str, Any] | None = None, live_parts: list[str] | None = None
+) -> Any:
+    """Run the stored invocation again (replaying it, or continuing its session)."""
+    from kitaru_claude_agent_sdk._query import query_stream
+
+    if live_parts:
+        raise KitaruError(
+            f"This automatic Claude execution used {', '.join(live_parts)} (callbacks or "
+            "in-process MCP servers), which cannot be stored, so it cannot be resumed from "
+            "its stored arguments. Call durable_query() inside your own @flow: its code "
+            "rebuilds them on resume."
+        )
+    return summary([m async for m in query_stream(prompt, rebuild_options(options or {}))])
+
+
+query_flow = AutomaticFlow(_query_flow_body, name=FLOW_NAME, attribute="query_flow")
+"""The flow of every automatic invocation, recorded as
+``kitaru_claude_agent_sdk._autoflow:query_flow``."""
+
+
+def summary(messages: list[Any]) -> dict[str, Any]:
+    """The result of an automatic execution: the final result text and the session."""
+    from claude_agent_sdk import ResultMessage
+
+    results = [m for m in messages if isinstance(m, ResultMessage)]
+    if not results:
+        return {"result": None, "session_id": None, "messages": len(messages)}
+    last = results[-1]
+    return {"result": last.result, "session_id": last.session_id, "messages": len(messages)}
+
+
+async def query_in_execution(prompt: Any, options: Any) -> AsyncIterator[Any]:
+    """The invocation's messages, inside an execution opened for it (and recorded there)."""
+    from kitaru_claude_agent_sdk._query import query_stream
+
+    arguments = {
+        "prompt": prompt,
+        "options": identifying_options(options),
+        "live_parts": has_live_parts(options),
+    }
+    seen: list[Any] = []
+    with query_flow.open(arguments) as opened:
+        async for message in query_stream(prompt, options):
+            seen.append(message)
+            yield message
+        opened.value = summary(seen)
