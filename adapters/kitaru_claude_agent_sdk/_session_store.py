@@ -18,7 +18,6 @@ from typing import Any
 from kitaru_core import toolkit
 
 NAMESPACE = "claude_agent_sdk"
-SUMMARIES = "claude_agent_sdk.summary"
 
 
 def _stream(key: Any) -> str:
@@ -28,11 +27,15 @@ def _stream(key: Any) -> str:
 
 
 class KitaruSessionStore:
-    """A ``claude_agent_sdk.SessionStore`` (with every optional method) on Kitaru's store."""
+    """A ``claude_agent_sdk.SessionStore`` (with every optional method) on Kitaru's store.
 
-    def __init__(self) -> None:
-        self._log = toolkit.AdapterLog(NAMESPACE)
-        self._summaries = toolkit.AdapterLog(SUMMARIES)
+    Stores with different ``namespace`` share nothing (the default is the one the adapter
+    mirrors invocations to).
+    """
+
+    def __init__(self, namespace: str = NAMESPACE) -> None:
+        self._log = toolkit.AdapterLog(namespace)
+        self._summaries = toolkit.AdapterLog(f"{namespace}.summary")
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def append(self, key: Any, entries: list[Any]) -> None:
