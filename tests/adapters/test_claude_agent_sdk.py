@@ -381,3 +381,25 @@ def test_the_adapter_keeps_the_contract(
     )
     execution = testing.check_contract(contract, subprocess_env, tmp_path)
     assert execution.status == "completed"
+
+
+# --- the adapter convention (here: the `tests` session does not install this SDK) ---------------
+
+
+def test_kitaru_adapters_module_re_exports_the_package_public_names() -> None:
+    import kitaru_claude_agent_sdk
+
+    import kitaru.adapters.claude_agent_sdk as public
+
+    assert public.__all__ == kitaru_claude_agent_sdk.__all__
+    for name in public.__all__:
+        assert getattr(public, name) is getattr(kitaru_claude_agent_sdk, name), name
+
+
+def test_loading_the_plugin_imports_no_sdk() -> None:
+    code = (
+        "import sys, kitaru_claude_agent_sdk._plugin; "
+        "print([m for m in sys.modules if m.split('.')[0] == 'claude_agent_sdk'])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
