@@ -403,3 +403,9 @@ def test_loading_the_plugin_imports_no_sdk() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_adapter_page_runs(run_doc: Any, tmp_path: Path) -> None:
+    fake = Fake(tmp_path, {})
+    run_doc("docs/adapters/claude-agent-sdk.md", CLAUDE_CLI_PATH=str(FAKE), **fake.env)
+    assert len(fake.starts()) == 2
