@@ -10,7 +10,8 @@ it elsewhere is refused with what to do instead (call ``durable_query`` inside y
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from typing import Any
 
 from kitaru_claude_agent_sdk._options import has_live_parts, identifying_options, rebuild_options
@@ -52,7 +53,7 @@ def summary(messages: list[Any]) -> dict[str, Any]:
     return {"result": last.result, "session_id": last.session_id, "messages": len(messages)}
 
 
-async def query_in_execution(prompt: Any, options: Any) -> AsyncIterator[Any]:
+async def query_in_execution(prompt: Any, options: Any) -> AsyncGenerator[Any, None]:
     """The invocation's messages, inside an execution opened for it (and recorded there)."""
     from kitaru_claude_agent_sdk._query import query_stream
 
@@ -63,7 +64,8 @@ async def query_in_execution(prompt: Any, options: Any) -> AsyncIterator[Any]:
     }
     seen: list[Any] = []
     with query_flow.open(arguments) as opened:
-        async for message in query_stream(prompt, options):
-            seen.append(message)
-            yield message
+        async with aclosing(query_stream(prompt, options)) as stream:
+            async for message in stream:
+                seen.append(message)
+                yield message
         opened.value = summary(seen)

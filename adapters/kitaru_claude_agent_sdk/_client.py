@@ -10,7 +10,8 @@ before it (``resume=``) so Claude still sees the whole conversation.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from kitaru_claude_agent_sdk._autoflow import query_flow, summary
@@ -103,7 +104,7 @@ class DurableClaudeClient:
             )
         self._pending.append(await prompt_value(prompt))
 
-    async def receive_response(self) -> AsyncIterator[Any]:
+    async def receive_response(self) -> AsyncGenerator[Any, None]:
         """The messages of the oldest queued exchange, up to and including its result."""
         if not self._pending:
             raise KitaruError(
@@ -112,8 +113,9 @@ class DurableClaudeClient:
             )
         prompt = self._pending.pop(0)
         if toolkit.in_flow():
-            async for message in self._exchange(prompt):
-                yield message
+            async with aclosing(self._exchange(prompt)) as exchange:
+                async for message in exchange:
+                    yield message
             return
         options = self.options
         if self._session is not None:
@@ -125,35 +127,38 @@ class DurableClaudeClient:
         }
         seen: list[Any] = []
         with query_flow.named(CLIENT_FLOW_NAME).open(arguments) as opened:
-            async for message in self._exchange(prompt):
-                seen.append(message)
-                yield message
+            async with aclosing(self._exchange(prompt)) as exchange:
+                async for message in exchange:
+                    seen.append(message)
+                    yield message
             opened.value = summary(seen)
 
-    async def receive_messages(self) -> AsyncIterator[Any]:
+    async def receive_messages(self) -> AsyncGenerator[Any, None]:
         """The messages of every queued exchange, in order (each ends with its result)."""
         while self._pending:
-            async for message in self.receive_response():
-                yield message
+            async with aclosing(self.receive_response()) as response:
+                async for message in response:
+                    yield message
 
-    async def _exchange(self, prompt: Any) -> AsyncIterator[Any]:
+    async def _exchange(self, prompt: Any) -> AsyncGenerator[Any, None]:
         inputs = {
             "prompt": prompt,
             "options": identifying_options(self.options),
             "history": list(self._history),
         }
         self._current = prompt
-        async for message in durable_stream(CLIENT_QUERY, inputs, self._run):
-            session = session_of(message)
-            if session is not None:
-                self._session = session
-            yield message
+        async with aclosing(durable_stream(CLIENT_QUERY, inputs, self._run)) as stream:
+            async for message in stream:
+                session = session_of(message)
+                if session is not None:
+                    self._session = session
+                yield message
         self._history.append(toolkit.digest(toolkit.canonical_json(prompt)))
 
     def _run(self, live: Live) -> AsyncIterator[Any]:
         return self._live_exchange(live)
 
-    async def _live_exchange(self, live: Live) -> AsyncIterator[Any]:
+    async def _live_exchange(self, live: Live) -> AsyncGenerator[Any, None]:
         prompt = self._current
         self._live = live
         if live.resume is not None:
@@ -163,5 +168,13 @@ class DurableClaudeClient:
             client = await self._open(self._session if self._client is None else None)
             text = prompt if isinstance(prompt, str) else _messages(prompt)
         await client.query(text)
-        async for message in client.receive_response():
-            yield message
+        response = client.receive_response()
+        finished = False
+        try:
+            async for message in response:
+                finished = type(message).__name__ == "ResultMessage"
+                yield message
+        finally:
+            await response.aclose()
+            if not finished:  # left mid-response: the connection's state is unknown
+                await self.disconnect()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from kitaru_claude_agent_sdk._names import SESSIONS_KEY
@@ -142,8 +142,15 @@ async def record_live(live: Live, run: LiveRun, sink: Callable[[Any], None]) -> 
     results = 0
 
     async def consume() -> None:
+        stream = run(live)
+        try:
+            await take(stream)
+        finally:  # stop the CLI now, not when the generator is collected
+            await stream.aclose()  # type: ignore[attr-defined]
+
+    async def take(stream: AsyncIterator[Any]) -> None:
         nonlocal model, results
-        async for message in run(live):
+        async for message in stream:
             session = session_of(message)
             if session and recording.session_id is None:
                 recording.session_id = session
@@ -168,11 +175,15 @@ async def record_live(live: Live, run: LiveRun, sink: Callable[[Any], None]) -> 
     return recording
 
 
-async def durable_stream(name: str, inputs: Any, run: LiveRun) -> AsyncIterator[Any]:
+async def durable_stream(name: str, inputs: Any, run: LiveRun) -> AsyncGenerator[Any, None]:
     """The messages of one invocation, recorded as operation ``name`` or replayed from it."""
     if not toolkit.in_durable_unit():
-        async for message in run(Live(None)):
-            yield message
+        stream = run(Live(None))
+        try:
+            async for message in stream:
+                yield message
+        finally:
+            await stream.aclose()  # type: ignore[attr-defined]
         return
     queue: asyncio.Queue[Any] = asyncio.Queue()
     ran = False

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
+from contextlib import aclosing
 from typing import Any
 
 from kitaru_claude_agent_sdk import _autoflow
@@ -43,7 +44,9 @@ def continued(options: Any, session: str) -> Any:
     )
 
 
-async def query_stream(prompt: str | list[dict[str, Any]], options: Any) -> AsyncIterator[Any]:
+async def query_stream(
+    prompt: str | list[dict[str, Any]], options: Any
+) -> AsyncGenerator[Any, None]:
     """The messages of one invocation inside a flow (recorded, replayed or continued)."""
     from claude_agent_sdk import ClaudeAgentOptions, query
 
@@ -60,11 +63,12 @@ async def query_stream(prompt: str | list[dict[str, Any]], options: Any) -> Asyn
             chosen, text = continued(chosen, live.resume), CONTINUE_PROMPT
         return query(prompt=text, options=chosen)
 
-    async for message in durable_stream(QUERY, inputs, run):
-        yield message
+    async with aclosing(durable_stream(QUERY, inputs, run)) as stream:
+        async for message in stream:
+            yield message
 
 
-async def durable_query(prompt: Prompt, options: Any = None) -> AsyncIterator[Any]:
+async def durable_query(prompt: Prompt, options: Any = None) -> AsyncGenerator[Any, None]:
     """``claude_agent_sdk.query(prompt=..., options=...)``, durable.
 
     Yields the same messages. Inside a ``@flow`` the whole invocation is one operation
@@ -76,8 +80,10 @@ async def durable_query(prompt: Prompt, options: Any = None) -> AsyncIterator[An
     """
     value = await prompt_value(prompt)
     if not toolkit.in_flow():
-        async for message in _autoflow.query_in_execution(value, options):
-            yield message
+        async with aclosing(_autoflow.query_in_execution(value, options)) as automatic:
+            async for message in automatic:
+                yield message
         return
-    async for message in query_stream(value, options):
-        yield message
+    async with aclosing(query_stream(value, options)) as stream:
+        async for message in stream:
+            yield message

@@ -409,3 +409,47 @@ def test_the_adapter_page_runs(run_doc: Any, tmp_path: Path) -> None:
     fake = Fake(tmp_path, {})
     run_doc("docs/adapters/claude-agent-sdk.md", CLAUDE_CLI_PATH=str(FAKE), **fake.env)
     assert len(fake.starts()) == 2
+
+
+def test_leaving_an_invocation_early_records_nothing_and_stops_the_cli(fake: Fake) -> None:
+    @kitaru.flow
+    async def peek() -> str:
+        async for message in durable_query("first", options()):
+            return type(message).__name__
+        return "nothing"
+
+    assert asyncio.run(peek()) == "SystemMessage"
+    execution = only_execution()
+    assert execution.status == "completed"
+    assert [op.name for op in execution.operations] == []  # not a completed invocation
+
+
+@pytest.mark.slow
+def test_a_client_killed_between_exchanges_resumes_the_conversation(
+    fake: Fake, subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    calls = tmp_path / "calls.log"
+    env = {
+        **subprocess_env,
+        **fake.env,
+        CONTRACT_LOG: str(calls),
+        "CLAUDE_KILL_AFTER_FIRST": str(tmp_path / "killed"),
+    }
+    killed = run_script(env, "conversation")
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    execution = only_execution()
+    resume(env, execution.exec_id)
+    done = only_execution()
+    assert done.status == "completed" and done.result == ["first done", "second done"]
+    assert calls.read_text().splitlines() == [
+        "model first",
+        "tool add 2 3",
+        "model second",
+        "tool add 4 5",
+    ]
+    starts = fake.starts()
+    first = next(op for op in done.operations if op.name == "claude.client.query")
+    assert [s["resume"] for s in starts] == [
+        None,
+        done.metadata["claude_agent_sdk.sessions"][first.op_id],
+    ]
