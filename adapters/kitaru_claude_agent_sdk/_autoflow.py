@@ -14,17 +14,32 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Any
 
-from kitaru_claude_agent_sdk._options import has_live_parts, identifying_options, rebuild_options
+from kitaru_claude_agent_sdk._options import (
+    has_live_parts,
+    identifying_options,
+    rebuild_options,
+    runtime_options,
+)
 from kitaru_core.errors import KitaruError
 from kitaru_core.toolkit import AutomaticFlow
 
 FLOW_NAME = "claude_query"
+CLIENT_FLOW_NAME = "claude_client"
 
 
 async def _query_flow_body(
-    prompt: Any, options: dict[str, Any] | None = None, live_parts: list[str] | None = None
+    prompt: Any,
+    options: dict[str, Any] | None = None,
+    live_parts: list[str] | None = None,
+    client: dict[str, Any] | None = None,
+    runtime: dict[str, Any] | None = None,
 ) -> Any:
-    """Run the stored invocation again (replaying it, or continuing its session)."""
+    """Run the stored invocation (or client exchange) again: replay it, or continue its session.
+
+    ``client`` holds what identifies a ``DurableClaudeClient`` exchange besides its prompt: the
+    session it continued and the prompts of the exchanges before it.
+    """
+    from kitaru_claude_agent_sdk._client import DurableClaudeClient
     from kitaru_claude_agent_sdk._query import query_stream
 
     if live_parts:
@@ -34,12 +49,21 @@ async def _query_flow_body(
             "its stored arguments. Call durable_query() inside your own @flow: its code "
             "rebuilds them on resume."
         )
-    return summary([m async for m in query_stream(prompt, rebuild_options(options or {}))])
+    rebuilt = rebuild_options({**(options or {}), **(runtime or {})})
+    if client is None:
+        return summary([m async for m in query_stream(prompt, rebuilt)])
+    async with DurableClaudeClient(rebuilt) as durable:
+        durable.restore(client)
+        await durable.query(prompt)
+        return summary([m async for m in durable.receive_response()])
 
 
 query_flow = AutomaticFlow(_query_flow_body, name=FLOW_NAME, attribute="query_flow")
 """The flow of every automatic invocation, recorded as
 ``kitaru_claude_agent_sdk._autoflow:query_flow``."""
+
+client_flow = AutomaticFlow(_query_flow_body, name=CLIENT_FLOW_NAME, attribute="client_flow")
+"""The flow of every automatic client exchange (``..._autoflow:client_flow``)."""
 
 
 def summary(messages: list[Any]) -> dict[str, Any]:
@@ -61,6 +85,7 @@ async def query_in_execution(prompt: Any, options: Any) -> AsyncGenerator[Any, N
         "prompt": prompt,
         "options": identifying_options(options),
         "live_parts": has_live_parts(options),
+        "runtime": runtime_options(options),
     }
     seen: list[Any] = []
     with query_flow.open(arguments) as opened:

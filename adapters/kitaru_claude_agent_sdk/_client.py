@@ -14,7 +14,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
-from kitaru_claude_agent_sdk._autoflow import query_flow, summary
+from kitaru_claude_agent_sdk._autoflow import client_flow, summary
 from kitaru_claude_agent_sdk._invocation import (
     CONTINUE_PROMPT,
     Live,
@@ -23,13 +23,15 @@ from kitaru_claude_agent_sdk._invocation import (
     session_of,
 )
 from kitaru_claude_agent_sdk._names import CLIENT_QUERY
-from kitaru_claude_agent_sdk._options import has_live_parts, identifying_options
+from kitaru_claude_agent_sdk._options import (
+    has_live_parts,
+    identifying_options,
+    runtime_options,
+)
 from kitaru_claude_agent_sdk._query import _messages, continued, prompt_value
 from kitaru_claude_agent_sdk._session_store import with_session_store
 from kitaru_core import toolkit
 from kitaru_core.errors import KitaruError
-
-CLIENT_FLOW_NAME = "claude_client"
 
 
 class DurableClaudeClient:
@@ -117,16 +119,15 @@ class DurableClaudeClient:
                 async for message in exchange:
                     yield message
             return
-        options = self.options
-        if self._session is not None:
-            options = continued(options, self._session)
         arguments = {
             "prompt": prompt,
-            "options": identifying_options(options),
-            "live_parts": has_live_parts(options),
+            "options": identifying_options(self.options),
+            "live_parts": has_live_parts(self.options),
+            "client": self.position(),
+            "runtime": runtime_options(self.options),
         }
         seen: list[Any] = []
-        with query_flow.named(CLIENT_FLOW_NAME).open(arguments) as opened:
+        with client_flow.open(arguments) as opened:
             async with aclosing(self._exchange(prompt)) as exchange:
                 async for message in exchange:
                     seen.append(message)
@@ -139,6 +140,15 @@ class DurableClaudeClient:
             async with aclosing(self.receive_response()) as response:
                 async for message in response:
                     yield message
+
+    def position(self) -> dict[str, Any]:
+        """Where the conversation stands (stored to resume an automatic execution)."""
+        return {"session": self._session, "history": list(self._history)}
+
+    def restore(self, position: dict[str, Any]) -> None:
+        """Continue from a :meth:`position`."""
+        self._session = position.get("session")
+        self._history = list(position.get("history") or [])
 
     async def _exchange(self, prompt: Any) -> AsyncGenerator[Any, None]:
         inputs = {

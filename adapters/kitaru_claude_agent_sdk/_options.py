@@ -66,6 +66,27 @@ def identifying_options(options: Any) -> dict[str, Any]:
     return data
 
 
+RUNTIME = ("cli_path", "user", "client_app", "max_buffer_size", "load_timeout_ms")
+"""Options that do not identify an invocation but that an automatic execution stores to run it
+again the same way (``env`` is never stored: it may hold secrets)."""
+
+
+def runtime_options(options: Any) -> dict[str, Any]:
+    """The :data:`RUNTIME` options that differ from their defaults, as JSON data."""
+    if options is None:
+        return {}
+    from claude_agent_sdk import ClaudeAgentOptions
+
+    defaults = ClaudeAgentOptions()
+    chosen = {
+        name: getattr(options, name)
+        for name in RUNTIME
+        if getattr(options, name) != getattr(defaults, name)
+    }
+    data: dict[str, Any] = json.loads(toolkit.message_json(chosen, volatile=()))
+    return data
+
+
 def has_live_parts(options: Any) -> list[str]:
     """Names of the options that only live code can provide (callbacks, in-process servers)."""
     if options is None:

@@ -453,3 +453,27 @@ def test_a_client_killed_between_exchanges_resumes_the_conversation(
         None,
         done.metadata["claude_agent_sdk.sessions"][first.op_id],
     ]
+
+
+def test_outside_a_flow_each_client_exchange_opens_an_execution(fake: Fake) -> None:
+    async def chat() -> list[Any]:
+        results = []
+        async with DurableClaudeClient(ClaudeAgentOptions(cli_path=str(FAKE))) as client:
+            for prompt in ("hello", "again"):
+                await client.query(prompt)
+                async for message in client.receive_messages():
+                    if isinstance(message, ResultMessage):
+                        results.append(message.result)
+        return results
+
+    assert asyncio.run(chat()) == ["echo: hello", "echo: again"]
+    client = kitaru.KitaruClient()
+    executions = sorted(client.executions.list(), key=lambda e: e.created_at)
+    assert [e.flow_name for e in executions] == ["claude_client", "claude_client"]
+    assert len(fake.starts()) == 1  # one CLI for the whole conversation
+    # an automatic execution stores its exchange to run it again: a replay (which reuses
+    # nothing) runs it in the CLI at the stored path, continuing the first exchange's session
+    replay = client.executions.replay(executions[1].exec_id)
+    assert replay.wait()["result"] == "echo: again"
+    starts = fake.starts()
+    assert len(starts) == 2 and starts[1]["resume"] == executions[0].result["session_id"]
