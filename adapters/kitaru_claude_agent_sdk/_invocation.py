@@ -192,8 +192,25 @@ async def durable_stream(name: str, inputs: Any, run: LiveRun) -> AsyncGenerator
         nonlocal ran
         ran = True
         operation = toolkit.current_operation()
-        live = Live(stored_session(operation.op_id) if operation is not None else None)
-        return await record_live(live, run, queue.put_nowait)
+        session = stored_session(operation.op_id) if operation is not None else None
+        if session is None:
+            return await record_live(Live(None), run, queue.put_nowait)
+        handed: list[Any] = []
+
+        def sink(message: Any) -> None:
+            handed.append(message)
+            queue.put_nowait(message)
+
+        try:
+            return await record_live(Live(session), run, sink)
+        except CONTROL_FLOW:
+            raise
+        except Exception:
+            if handed:
+                raise
+        # The CLI could not continue the session before saying anything (its transcript is in
+        # no store this machine reads): start the invocation over rather than fail forever.
+        return await record_live(Live(None), run, queue.put_nowait)
 
     task = asyncio.create_task(toolkit.arun_operation(name, call, kind="agent", inputs=inputs))
     try:

@@ -477,3 +477,29 @@ def test_outside_a_flow_each_client_exchange_opens_an_execution(fake: Fake) -> N
     assert replay.wait()["result"] == "echo: again"
     starts = fake.starts()
     assert len(starts) == 2 and starts[1]["resume"] == executions[0].result["session_id"]
+
+
+@pytest.mark.slow
+def test_a_session_that_cannot_be_continued_is_started_over(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    from kitaru_core.toolkit import AdapterLog
+
+    steps = dict(STEPS)
+    steps["second"] = [
+        {"text": "adding again"},
+        {"kill_parent_once": str(tmp_path / "killed-once"), "delay": 0.5},
+        {"text": "second done"},
+    ]
+    fake = Fake(tmp_path, steps)
+    env = {**subprocess_env, **fake.env}
+    killed = run_script(env, "two")
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    transcripts = AdapterLog("claude_agent_sdk")
+    for stream, _ in transcripts.streams():  # the transcript is lost everywhere
+        transcripts.delete(stream)
+    resume({**env, "CLAUDE_CONFIG_DIR": str(tmp_path / "elsewhere")}, only_execution().exec_id)
+    done = only_execution()
+    assert done.status == "completed" and done.result == ["first done", "second done"]
+    resumes = [start["resume"] for start in fake.starts()]
+    assert resumes[:2] == [None, None] and resumes[2] is not None and resumes[3] is None
