@@ -86,6 +86,7 @@ def options(offline: bool, crash: bool, publish: bool) -> ClaudeAgentOptions:
 
 @kitaru.flow
 async def release_notes(offline: bool = False, crash: bool = False, publish: bool = False) -> str:
+    print(f"execution {toolkit.current_execution_id()} (kitaru executions resume it after a crash)")
     opts = options(offline, crash, publish)
     prompts = [
         "Which changes were merged since the last release?",

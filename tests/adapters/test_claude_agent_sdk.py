@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -503,3 +504,26 @@ def test_a_session_that_cannot_be_continued_is_started_over(
     assert done.status == "completed" and done.result == ["first done", "second done"]
     resumes = [start["resume"] for start in fake.starts()]
     assert resumes[:2] == [None, None] and resumes[2] is not None and resumes[3] is None
+
+
+@pytest.mark.slow
+def test_the_example_crashes_prints_its_id_and_resumes(
+    subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    example = HERE.parents[1] / "examples" / "claude_agent.py"
+    env = {**subprocess_env, "CLAUDE_CONFIG_DIR": str(tmp_path / "claude")}
+    crashed = subprocess.run(
+        [sys.executable, str(example), "--offline", "--crash"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert crashed.returncode == -9, crashed.stdout + crashed.stderr
+    (exec_id,) = set(re.findall(r"\bkr-[0-9a-z]{26}\b", crashed.stdout))
+    resumed = resume(env, exec_id)
+    assert "Release notes" in resumed.stdout
+    execution = kitaru.KitaruClient().executions.get(exec_id)
+    assert execution.status == "completed"
+    assert [op.reused for op in execution.operations] == [True, False]
