@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -43,6 +44,8 @@ class Live:
         self.resume = resume
         self.stopped: BaseException | None = None
         self.task: asyncio.Task[None] | None = None
+        self.context: contextvars.Context | None = None
+        """The context of the operation this run belongs to (callbacks run in it)."""
 
     def stop(self, exc: BaseException) -> None:
         """End the run (the CLI process ends with it) and raise ``exc`` from the invocation."""
@@ -57,16 +60,23 @@ def guard(callback: Callable[..., Awaitable[Any]] | None, live: Callable[[], Liv
 
     The SDK runs the callback in a task of its own and turns its exceptions into an error for
     the CLI; a ``kitaru.wait()`` that suspends the flow must stop the invocation instead (the
-    one ``live()`` returns when the callback runs).
+    one ``live()`` returns when the callback runs). The callback runs in the context of that
+    run's operation: a client's connection outlives the exchange that opened it.
     """
     if callback is None:
         return None
 
     async def can_use_tool(tool_name: str, tool_input: dict[str, Any], context: Any) -> Any:
-        try:
+        running = live()
+
+        async def call() -> Any:
             return await callback(tool_name, tool_input, context)
+
+        try:
+            if running is not None and running.context is not None:
+                return await asyncio.create_task(call(), context=running.context)
+            return await call()
         except CONTROL_FLOW as exc:
-            running = live()
             if running is None:
                 raise
             running.stop(exc)
@@ -163,6 +173,7 @@ async def record_live(live: Live, run: LiveRun, sink: Callable[[Any], None]) -> 
             recording.messages.append(message)
             sink(message)
 
+    live.context = contextvars.copy_context()
     live.task = asyncio.create_task(consume())
     try:
         await live.task

@@ -527,3 +527,33 @@ def test_the_example_crashes_prints_its_id_and_resumes(
     execution = kitaru.KitaruClient().executions.get(exec_id)
     assert execution.status == "completed"
     assert [op.reused for op in execution.operations] == [True, False]
+
+
+def test_a_permission_in_a_later_client_exchange_is_asked_in_that_exchange(fake: Fake) -> None:
+    from kitaru.adapters.claude_agent_sdk import ask_permission
+
+    @kitaru.flow
+    async def chat() -> list[Any]:
+        results = []
+        client = DurableClaudeClient(options(can_use_tool=ask_permission(timeout=0)))
+        async with client:
+            for prompt in ("first", "deploy"):
+                await client.query(prompt)
+                async for message in client.receive_response():
+                    if isinstance(message, ResultMessage):
+                        results.append(message.result)
+        return results
+
+    with pytest.raises(kitaru.ExecutionSuspended):
+        asyncio.run(chat())
+    client = kitaru.KitaruClient()
+    exec_id = client.executions.latest().exec_id
+    assert len(client.executions.pending_waits(exec_id)) == 1
+    client.executions.input(exec_id, {"allow": True})
+    assert client.executions.resume(exec_id).wait() == ["first done", "deployed"]
+    execution = client.executions.get(exec_id)
+    (wait,) = [op for op in execution.operations if op.kind == "wait"]
+    deploy = [op for op in execution.operations if op.name == "claude.client.query"][-1]
+    assert f'"within":"{deploy.op_id}"' in (wait.input_text or "")
+    # the deploy exchange continued its session; the first one was replayed
+    assert [s["resume"] is not None for s in fake.starts()] == [False, True]
