@@ -80,7 +80,9 @@ def options(offline: bool, crash: bool, publish: bool) -> ClaudeAgentOptions:
         script = Path(tempfile.mkdtemp()) / "script.json"
         script.write_text(json.dumps(fake_script(crash)))
         chosen.cli_path = str(FAKE_CLAUDE)
-        chosen.env = {"FAKE_CLAUDE_SCRIPT": str(script)}
+        # the fake's transcripts go to a scratch config dir, not ~/.claude
+        config = Path(tempfile.gettempdir()) / "kitaru-claude-example"
+        chosen.env = {"FAKE_CLAUDE_SCRIPT": str(script), "CLAUDE_CONFIG_DIR": str(config)}
     return chosen
 
 
