@@ -41,6 +41,7 @@ from kitaru.adapters.claude_agent_sdk import (
     durable_query,
 )
 from kitaru_core import testing
+from kitaru_core.toolkit import AdapterLog as KitaruStreams
 
 HERE = Path(__file__).parent
 FAKE = HERE / "fake_claude" / "claude"
@@ -336,6 +337,10 @@ def test_a_crash_during_an_invocation_continues_its_session(
     sessions = execution.metadata["claude_agent_sdk.sessions"]
     assert len(sessions) == 2
     killed_session = fake.starts()[1]
+    # the transcript_mirror frames filled Kitaru's store while the CLI ran
+    streams = KitaruStreams("claude_agent_sdk").streams()
+    mirrored = {stream.rsplit("/", 1)[-1] for stream, _ in streams}
+    assert set(sessions.values()) <= mirrored
     # another machine: no local transcript, only Kitaru's store has it
     elsewhere = {**env, "CLAUDE_CONFIG_DIR": str(tmp_path / "other-machine")}
     resume(elsewhere, execution.exec_id)
@@ -484,8 +489,6 @@ def test_outside_a_flow_each_client_exchange_opens_an_execution(fake: Fake) -> N
 def test_a_session_that_cannot_be_continued_is_started_over(
     tmp_path: Path, subprocess_env: dict[str, str]
 ) -> None:
-    from kitaru_core.toolkit import AdapterLog
-
     steps = dict(STEPS)
     steps["second"] = [
         {"text": "adding again"},
@@ -496,7 +499,7 @@ def test_a_session_that_cannot_be_continued_is_started_over(
     env = {**subprocess_env, **fake.env}
     killed = run_script(env, "two")
     assert killed.returncode == -9, killed.stderr[-2000:]
-    transcripts = AdapterLog("claude_agent_sdk")
+    transcripts = KitaruStreams("claude_agent_sdk")
     for stream, _ in transcripts.streams():  # the transcript is lost everywhere
         transcripts.delete(stream)
     resume({**env, "CLAUDE_CONFIG_DIR": str(tmp_path / "elsewhere")}, only_execution().exec_id)
