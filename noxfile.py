@@ -21,12 +21,19 @@ LOCK_PYTHON = "3.11"
 TEST_EXTRAS = "dev,pydantic-ai,mcp,litellm"
 # Each adapter: its package (under adapters/, tests in tests/adapters/test_<name>.py), the
 # extras its environment gets besides dev, and the harness import it brings. An adapter's
-# session installs only its own extras, so no harness (the Claude SDK's large binary, later)
-# lands in another's environment; the session checks that none did.
+# session installs only its own extras, so no harness (the Claude SDK's large binary) lands in
+# another's environment; the session checks that none did.
 ADAPTERS = {
     "pydantic-ai": ("kitaru_pydantic_ai", "pydantic-ai,mcp", "pydantic_ai"),
     "litellm": ("kitaru_litellm", "litellm", "litellm"),
+    "claude-agent-sdk": ("kitaru_claude_agent_sdk", "claude-agent-sdk", "claude_agent_sdk"),
 }
+# Adapters left out of TEST_EXTRAS (the Claude SDK bundles a ~400 MB CLI): their tests run only
+# in their own `adapter` session, so the sessions without them do not collect those tests.
+OWN_SESSION_ONLY = ("tests/adapters/test_claude_agent_sdk.py",)
+NOT_COLLECTED = [f"--ignore={path}" for path in OWN_SESSION_ONLY]
+# Examples that need a harness kept out of the `examples` session run in its adapter's session.
+ADAPTER_EXAMPLES = {"claude-agent-sdk": "examples/claude_agent.py"}
 # Tests never reach the network: LiteLLM reads its bundled price map instead of fetching one.
 OFFLINE_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
 
@@ -48,7 +55,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy over kitaru, kitaru_core and every adapter, with the adapters' harnesses installed."""
+    """mypy over kitaru, kitaru_core and every adapter, with the harnesses of TEST_EXTRAS
+    installed (the Claude SDK's adapter is checked against its SDK in its own session)."""
     install(session, "-e", f".[{TEST_EXTRAS}]")
     session.run("mypy")
 
@@ -64,7 +72,12 @@ def unit(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The whole suite with every extra it exercises (PostgreSQL, S3, adapters, subprocesses)."""
     install(session, "-e", f".[{TEST_EXTRAS}]")
-    session.run("pytest", *session.posargs, env={**OFFLINE_ENV, "KITARU_TESTS_NO_SKIPS": "1"})
+    session.run(
+        "pytest",
+        *NOT_COLLECTED,
+        *session.posargs,
+        env={**OFFLINE_ENV, "KITARU_TESTS_NO_SKIPS": "1"},
+    )
 
 
 @nox.session
@@ -80,6 +93,9 @@ def adapter(session: nox.Session, name: str) -> None:
     session.run(
         "pytest", test_file, *session.posargs, env={**OFFLINE_ENV, "KITARU_TESTS_NO_SKIPS": "1"}
     )
+    if name in ADAPTER_EXAMPLES:
+        session.env["KITARU_HOME"] = session.create_tmp()
+        session.run("python", ADAPTER_EXAMPLES[name], "--offline", env=OFFLINE_ENV)
 
 
 ONLY_ITS_HARNESS = """
@@ -130,4 +146,9 @@ def lock(session: nox.Session) -> None:
 def latest(session: nox.Session) -> None:
     """The whole suite on the newest release of every dependency, ignoring constraints.txt."""
     session.install("--upgrade", "--upgrade-strategy", "eager", "-e", f".[{TEST_EXTRAS}]")
-    session.run("pytest", *session.posargs, env={**OFFLINE_ENV, "KITARU_TESTS_NO_SKIPS": "1"})
+    session.run(
+        "pytest",
+        *NOT_COLLECTED,
+        *session.posargs,
+        env={**OFFLINE_ENV, "KITARU_TESTS_NO_SKIPS": "1"},
+    )

@@ -16,6 +16,7 @@ Importable as ``kitaru.toolkit``. See docs/plugins/adapters.md.
 - Harness calls outside a flow: :class:`AutomaticFlow`, :func:`register_object`,
   :func:`find_object`, :func:`caller_origin`.
 - Storing harness values: :class:`JsonSerializer`, :func:`pack_value`, :func:`unpack_value`.
+- Storage an adapter owns: :class:`AdapterLog` (append-only JSON logs in the stack's store).
 
 Operation names are persisted data: renaming one breaks the resume of stored executions. Pin
 them with the contract test kit, ``kitaru_core.testing``.
@@ -27,6 +28,8 @@ import base64
 import hashlib
 import json
 import sys
+import threading
+import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -65,6 +68,7 @@ T = TypeVar("T")
 __all__ = [
     "MOCK_ENV",
     "VOLATILE_KEYS",
+    "AdapterLog",
     "AutomaticFlow",
     "ExecutionInfo",
     "HistoryChain",
@@ -536,3 +540,85 @@ class JsonSerializer:
 
     def loads(self, data: bytes) -> Any:
         return self.from_json(json.loads(data))
+
+
+# --- storage an adapter owns -------------------------------------------------------------------
+
+
+class AdapterLog:
+    """Append-only logs of JSON items that an adapter keeps in the current stack's store.
+
+    Logs are named by ``namespace`` (the adapter's, e.g. ``"claude_agent_sdk"``) and a stream
+    name the adapter chooses. Whatever process or machine shares the stack reads the same logs.
+    Inside a flow they live in the running execution's store, elsewhere in the active stack's.
+    Each call is one transaction. Times are epoch milliseconds of the store write, strictly
+    increasing within a process.
+    """
+
+    _clock = threading.Lock()
+    _last = 0.0
+
+    def __init__(self, namespace: str) -> None:
+        if not namespace or len(namespace) > 100:
+            raise KitaruError(
+                f"AdapterLog namespace {namespace!r} must be 1 to 100 characters long."
+            )
+        self.namespace = namespace
+
+    def _store(self) -> Any:
+        run = _context.current_run()
+        if run is not None:
+            return run.store
+        from kitaru_core.store._backends import current_store
+
+        return current_store()
+
+    @classmethod
+    def now(cls) -> float:
+        """A write time (epoch ms) later than any this process handed out before."""
+        with cls._clock:
+            stamp = max(float(int(time.time() * 1000)), cls._last + 1)
+            cls._last = stamp
+        return stamp
+
+    def append(
+        self,
+        stream: str,
+        items: Sequence[Any],
+        *,
+        ids: Sequence[str | None] | None = None,
+        replace: bool = False,
+        at: float | None = None,
+    ) -> float:
+        """Append JSON ``items`` to ``stream``; returns the write time (epoch ms).
+
+        ``ids`` (one per item, or None) make appends idempotent: an item whose id the stream
+        already holds is skipped. ``replace`` empties the stream first (a single value kept
+        under a name). ``at`` is the write time to record (default :meth:`now`).
+        """
+        if len(stream) > 500:
+            raise KitaruError(f"AdapterLog stream name {stream[:40]!r}... exceeds 500 characters.")
+        keys = list(ids) if ids is not None else [None] * len(items)
+        if len(keys) != len(items):
+            raise KitaruError("AdapterLog.append(ids=...) needs one id (or None) per item.")
+        stamp = self.now() if at is None else at
+        texts = [
+            (key, json.dumps(item, separators=(",", ":")))
+            for key, item in zip(keys, items, strict=True)
+        ]
+        self._store().append_adapter_log(self.namespace, stream, texts, at=stamp, replace=replace)
+        return stamp
+
+    def read(self, stream: str) -> list[Any] | None:
+        """The items of ``stream`` in append order; None when it holds none."""
+        texts = self._store().read_adapter_log(self.namespace, stream)
+        return None if texts is None else [json.loads(text) for text in texts]
+
+    def streams(self, prefix: str = "") -> list[tuple[str, float]]:
+        """``(stream, last write time)`` of every stream whose name starts with ``prefix``."""
+        found: list[tuple[str, float]] = self._store().list_adapter_logs(self.namespace, prefix)
+        return found
+
+    def delete(self, stream: str, *, prefix: str | None = None) -> None:
+        """Delete ``stream`` and, with ``prefix``, every stream whose name starts with it."""
+        self._store().delete_adapter_logs(self.namespace, stream, prefix=prefix)

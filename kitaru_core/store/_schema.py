@@ -128,4 +128,17 @@ waits = sa.Table(
     sa.Column("rejection", sa.Text),
 )
 
+adapter_log = sa.Table(
+    "kitaru_adapter_log",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("namespace", sa.String(100), nullable=False),
+    sa.Column("stream", sa.String(500), nullable=False),
+    sa.Column("item_id", sa.String(200)),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("namespace", "stream", "item_id", name="uq_kitaru_adapter_log_item"),
+    sa.Index("ix_kitaru_adapter_log_stream", "namespace", "stream", "seq"),
+)
+
 TABLE_NAMES = frozenset(metadata.tables)

@@ -633,6 +633,72 @@ class SqlStore(Store):
             )
         return result.rowcount == 1
 
+    # adapter logs -------------------------------------------------------------------------
+
+    def append_adapter_log(
+        self,
+        namespace: str,
+        stream: str,
+        items: Sequence[tuple[str | None, str]],
+        *,
+        at: float,
+        replace: bool = False,
+    ) -> None:
+        c = t.adapter_log.c
+        where = (c.namespace == namespace) & (c.stream == stream)
+        with self._write_lock, self._engine.begin() as conn:
+            if replace:
+                conn.execute(t.adapter_log.delete().where(where))
+            ids = [item_id for item_id, _ in items if item_id is not None]
+            seen: set[str] = set()
+            if ids and not replace:
+                query = sa.select(c.item_id).where(where, c.item_id.in_(ids))
+                seen = {row[0] for row in conn.execute(query)}
+            rows = []
+            for item_id, data in items:
+                if item_id is not None:
+                    if item_id in seen:
+                        continue
+                    seen.add(item_id)
+                rows.append(
+                    {
+                        "namespace": namespace,
+                        "stream": stream,
+                        "item_id": item_id,
+                        "data": data,
+                        "created_at": at,
+                    }
+                )
+            if rows:
+                conn.execute(t.adapter_log.insert(), rows)
+
+    def read_adapter_log(self, namespace: str, stream: str) -> list[str] | None:
+        c = t.adapter_log.c
+        query = sa.select(c.data).where(c.namespace == namespace, c.stream == stream)
+        with self._engine.connect() as conn:
+            texts = [row[0] for row in conn.execute(query.order_by(c.seq))]
+        return texts or None
+
+    def list_adapter_logs(self, namespace: str, prefix: str) -> list[tuple[str, float]]:
+        c = t.adapter_log.c
+        query = (
+            sa.select(c.stream, sa.func.max(c.created_at))
+            .where(c.namespace == namespace, c.stream.startswith(prefix, autoescape=True))
+            .group_by(c.stream)
+        )
+        with self._engine.connect() as conn:
+            return [(row[0], float(row[1])) for row in conn.execute(query)]
+
+    def delete_adapter_logs(
+        self, namespace: str, stream: str, *, prefix: str | None = None
+    ) -> None:
+        c = t.adapter_log.c
+        which = c.stream == stream
+        if prefix is not None:
+            which = which | c.stream.startswith(prefix, autoescape=True)
+        with self._write_lock, self._engine.begin() as conn:
+            conn.execute(t.adapter_log.delete().where(c.namespace == namespace, which))
+
     def _storable_text(self, text: str) -> str:
         """PostgreSQL text cannot hold NUL: there it becomes U+FFFD."""
         return text.replace("\x00", "\ufffd") if self._text_refuses_nul else text

@@ -169,5 +169,36 @@ class Store(ABC):
         """Make an answered wait pending again, saying why its answer was refused; False when
         it was not answered (any more)."""
 
+    # adapter logs (optional: a backend without them raises NotImplementedError) -----------
+
+    def append_adapter_log(
+        self,
+        namespace: str,
+        stream: str,
+        items: Sequence[tuple[str | None, str]],
+        *,
+        at: float,
+        replace: bool = False,
+    ) -> None:
+        """Append ``(item id, JSON text)`` items to a log at time ``at`` (epoch ms), in one
+        transaction; an item whose id the log already holds is skipped. ``replace`` empties the
+        log first."""
+        raise NotImplementedError(f"The store at {self.url} keeps no adapter logs.")
+
+    def read_adapter_log(self, namespace: str, stream: str) -> list[str] | None:
+        """The JSON texts of a log in append order; None when it holds nothing."""
+        raise NotImplementedError(f"The store at {self.url} keeps no adapter logs.")
+
+    def list_adapter_logs(self, namespace: str, prefix: str) -> list[tuple[str, float]]:
+        """``(stream, last append time in epoch ms)`` of each log whose name starts with
+        ``prefix``."""
+        raise NotImplementedError(f"The store at {self.url} keeps no adapter logs.")
+
+    def delete_adapter_logs(
+        self, namespace: str, stream: str, *, prefix: str | None = None
+    ) -> None:
+        """Delete log ``stream``, and with ``prefix`` every log whose name starts with it."""
+        raise NotImplementedError(f"The store at {self.url} keeps no adapter logs.")
+
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release connections."""

@@ -159,24 +159,22 @@ def test_import_kitaru_loads_only_the_decorators_and_the_context() -> None:
     )
 
 
-ADAPTER_PACKAGES = ("kitaru_pydantic_ai", "kitaru_litellm")
-
-
 @pytest.fixture
 def adapters_copy(tmp_path: Path) -> Path:
     """A copy of kitaru_core and the adapter packages with the repository's adapter contract."""
     import tomli_w
 
     ignore = shutil.ignore_patterns("__pycache__")
-    shutil.copytree(REPO_ROOT / "kitaru_core", tmp_path / "kitaru_core", ignore=ignore)
-    for package in ADAPTER_PACKAGES:
-        shutil.copytree(REPO_ROOT / "adapters" / package, tmp_path / package, ignore=ignore)
     config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
     contracts = [c for c in config["contracts"] if c["id"] == "adapters-use-the-toolkit"]
     assert contracts, "the adapter contract is missing from pyproject.toml"
+    packages = contracts[0]["source_modules"]  # every adapter of the repository
+    shutil.copytree(REPO_ROOT / "kitaru_core", tmp_path / "kitaru_core", ignore=ignore)
+    for package in packages:
+        shutil.copytree(REPO_ROOT / "adapters" / package, tmp_path / package, ignore=ignore)
     adapters_only = {
         **config,
-        "root_packages": ["kitaru_core", *ADAPTER_PACKAGES],
+        "root_packages": ["kitaru_core", *packages],
         "contracts": contracts,
     }
     (tmp_path / "pyproject.toml").write_text(
