@@ -24,6 +24,7 @@ class Stack:
     name: str
     store_url: str
     artifact_url: str
+    runner: str = "local"
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ def stacks_from_config(data: dict[str, Any], home: Path) -> dict[str, Stack]:
                 "(and optionally 'artifacts')."
             )
         artifacts = entry.get("artifacts") or str(home / "artifacts")
-        stacks[name] = Stack(name, str(entry["store"]), str(artifacts))
+        runner = str(entry.get("runner") or "local")
+        stacks[name] = Stack(name, str(entry["store"]), str(artifacts), runner)
     return stacks
 
 

@@ -140,3 +140,66 @@ class OperationInfo(Protocol):
     def tokens_out(self) -> int: ...
     @property
     def cost(self) -> float: ...
+
+
+JobStatus: TypeAlias = Literal["done", "waiting", "requeue", "declined", "skipped"]
+"""How one worker job on an execution ended (see :class:`JobOutcome`)."""
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a runner does after :attr:`WorkerSpec.run_job` returns.
+
+    ``done``/``waiting``/``skipped``: nothing more (the execution finished, suspended at a wait,
+    or needs no work). ``requeue``: queue the execution again, ``delay`` seconds from now (the
+    worker drained, or another live worker holds its lease). ``declined``: this worker cannot
+    run it (``message`` says why): queue it again for another worker, never for this one.
+    """
+
+    status: JobStatus
+    delay: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What ``kitaru worker`` hands a runner's :meth:`Runner.serve`."""
+
+    stack: str
+    """The stack the worker serves."""
+    concurrency: int
+    """How many executions the worker runs at once."""
+    lease_seconds: float
+    """The execution lease length; heartbeats and stalled-worker detection follow it."""
+    worker_id: str
+    """This worker's id (the owner id of the executions it runs)."""
+    run_job: Callable[[str], JobOutcome]
+    """The core's job body: run (or resume) the execution with this id, in this thread."""
+    drain: Callable[[], None]
+    """Call on SIGTERM/SIGINT: running executions stop after their operation in flight."""
+    queued: Callable[[], list[str]]
+    """Ids of executions that are ``queued`` now (a worker re-submits any without a job)."""
+
+
+@runtime_checkable
+class Runner(Protocol):
+    """Where a stack's executions run; returned by the ``resolve_runner`` hook.
+
+    The local runner (``in_process``) runs a flow in the calling process. Any other runner
+    queues executions with :meth:`submit` and runs them in ``kitaru worker`` processes.
+    """
+
+    name: str
+    in_process: bool
+
+    def submit(self, exec_id: str, *, not_before: float | None = None) -> None:
+        """Queue the (already recorded, ``queued``) execution; ``not_before`` is a Unix time."""
+        ...
+
+    def live_workers(self, within: float) -> int:
+        """How many workers sent a heartbeat in the last ``within`` seconds."""
+        ...
+
+    def serve(self, spec: WorkerSpec) -> None:
+        """Run a worker in this process until it is asked to stop (SIGTERM/SIGINT)."""
+        ...

@@ -140,21 +140,40 @@ class Flow(Generic[P, R]):
         if self.is_async:
             return self._run_async(*args, **kwargs)
         # lazy: keeps import kitaru fast
+        from kitaru_core.api._queued import queue_on_workers
         from kitaru_core.client._handle import FlowHandle
         from kitaru_core.engine._runner import create_execution, execute, settings_for
 
         arguments = self.bind(*args, **kwargs)
-        run = create_execution(self, arguments, settings=settings_for(self))
+        settings = settings_for(self)
+        queued = queue_on_workers(self, arguments, settings)
+        if queued is not None:
+            return queued
+        run = create_execution(self, arguments, settings=settings)
         return FlowHandle.of(execute(self, run, arguments))
 
     async def _run_async(self, *args: Any, **kwargs: Any) -> Any:
         # lazy: keeps import kitaru fast
+        from kitaru_core.api._queued import queue_on_workers
         from kitaru_core.client._handle import FlowHandle
         from kitaru_core.engine._runner import aexecute, create_execution, settings_for
 
         arguments = self.bind(*args, **kwargs)
-        run = create_execution(self, arguments, settings=settings_for(self))
+        settings = settings_for(self)
+        queued = queue_on_workers(self, arguments, settings)
+        if queued is not None:
+            return queued
+        run = create_execution(self, arguments, settings=settings)
         return FlowHandle.of(await aexecute(self, run, arguments))
+
+    def options(self, *, at: Any = None, delay: float | None = None) -> Any:
+        """Run options: ``flow.options(delay=60).run(x)`` queues a run that starts in 60 s,
+        ``at=`` (an aware datetime or Unix time) at a given time. Needs a worker stack."""
+        # lazy: keeps import kitaru fast
+        from kitaru_core.api._queued import DelayedRun, start_time
+        from kitaru_core.engine._runner import settings_for
+
+        return DelayedRun(self, settings_for(self), start_time(at, delay))
 
     def replay(
         self,

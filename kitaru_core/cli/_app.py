@@ -46,6 +46,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kitaru_core.cli._status",
     "kitaru_core.cli._models",
     "kitaru_core.cli._doctor",
+    "kitaru_core.cli._worker",
 )
 
 HELP = (
