@@ -96,9 +96,9 @@ def test_three_workers_one_killed(
     rows = marks(mark_file)
     starts = Counter((r[0], r[1]) for r in rows if r[3] == "start")
     ends = Counter((r[0], r[1]) for r in rows if r[3] == "end")
-    killed_in_flight = {
-        (r[0], r[1]) for r in rows if r[2] == victim.pid and r[3] == "start"
-    } - {(r[0], r[1]) for r in rows if r[2] == victim.pid and r[3] == "end"}
+    killed_in_flight = {(r[0], r[1]) for r in rows if r[2] == victim.pid and r[3] == "start"} - {
+        (r[0], r[1]) for r in rows if r[2] == victim.pid and r[3] == "end"
+    }
     assert killed_in_flight, "the worker was killed outside a checkpoint; the test proves less"
     assert len(starts) == EXECUTIONS * (worker_flows.STEPS + 1)
     twice = {key for key, count in starts.items() if count > 1}
@@ -111,7 +111,8 @@ def test_three_workers_one_killed(
     for exec_id in taken_over:
         execution = client.executions.get(exec_id)
         assert execution.status == "completed"
-        assert client.store.get_execution(exec_id).run_count >= 2  # the killed worker's run, then a takeover
+        # the killed worker's run, then a takeover
+        assert client.store.get_execution(exec_id).run_count >= 2
     # The last step of each execution wrote its output to S3.
     listing = boto3.client("s3").list_objects_v2(Bucket=s3_bucket)
     assert len(listing.get("Contents", [])) == EXECUTIONS

@@ -13,6 +13,9 @@ import time
 import kitaru
 from kitaru import checkpoint, flow
 
+if os.environ.get("KITARU_TEST_CANNOT_IMPORT"):  # a worker that lacks this flow's code
+    raise ImportError("worker_flows is not deployed on this worker")
+
 STEPS = 20
 BLOB = 70 * 1024  # above the inline limit: the last step's output goes to the artifact store
 
