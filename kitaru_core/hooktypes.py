@@ -159,6 +159,25 @@ class JobOutcome:
     status: JobStatus
     delay: float = 0.0
     message: str = ""
+    exec_id: str = ""
+    """The execution the job ran (a schedule's job creates one)."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A cron-style schedule of one flow: ``kitaru schedule add``."""
+
+    name: str
+    cron: str
+    """Five fields (minute precision) or six (the sixth is seconds)."""
+    flow_ref: str
+    """``module:qualname`` of the flow."""
+    flow_name: str
+    arguments: dict[str, Any]
+    """Keyword arguments of every run (JSON data)."""
+    created_at: float
+    flow_file: str | None = None
+    code_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +198,8 @@ class WorkerSpec:
     """Call on SIGTERM/SIGINT: running executions stop after their operation in flight."""
     queued: Callable[[], list[str]]
     """Ids of executions that are ``queued`` now (a worker re-submits any without a job)."""
+    fire: Callable[[Schedule, int], JobOutcome]
+    """Start (and run, in this thread) the run of ``schedule`` due at a Unix time."""
 
 
 @runtime_checkable
@@ -202,4 +223,21 @@ class Runner(Protocol):
 
     def serve(self, spec: WorkerSpec) -> None:
         """Run a worker in this process until it is asked to stop (SIGTERM/SIGINT)."""
+        ...
+
+
+@runtime_checkable
+class Scheduler(Protocol):
+    """A runner that also keeps cron-style schedules (``kitaru schedule``)."""
+
+    def add_schedule(self, schedule: Schedule) -> None:
+        """Store ``schedule``, replacing one of the same name."""
+        ...
+
+    def list_schedules(self) -> list[Schedule]:
+        """Every schedule, by name."""
+        ...
+
+    def remove_schedule(self, name: str) -> bool:
+        """Delete the schedule called ``name``; False when there was none."""
         ...

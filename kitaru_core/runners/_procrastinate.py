@@ -15,18 +15,27 @@ import logging
 import signal
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 from kitaru_core.errors import ConfigurationError, MissingExtraError
 from kitaru_core.hookspecs import hookimpl
-from kitaru_core.hooktypes import JobOutcome, Runner, WorkerSpec
+from kitaru_core.hooktypes import JobOutcome, Runner, Schedule, WorkerSpec
 
 REQUIRES = ("procrastinate", "psycopg")
 EXTRA = "workers"
 
 TASK = "kitaru.run_execution"
+FIRE = "kitaru.fire_schedule"
 QUEUE = "kitaru"
+SCHEDULES_DDL = (
+    "CREATE TABLE IF NOT EXISTS kitaru_schedules ("
+    "name text PRIMARY KEY, cron text NOT NULL, flow_ref text NOT NULL, "
+    "flow_name text NOT NULL, arguments jsonb NOT NULL, created_at double precision NOT NULL, "
+    "flow_file text, code_dir text)"
+)
+SCHEDULE_COLUMNS = "name, cron, flow_ref, flow_name, arguments, created_at, flow_file, code_dir"
 _SCHEMA_LOCK = 7_310_201_201  # pg_advisory_xact_lock key: one process creates the tables
 
 log = logging.getLogger("kitaru.worker")
@@ -53,16 +62,18 @@ def _require() -> None:
 
 
 def ensure_schema(conninfo: str) -> None:
-    """Create Procrastinate's tables in this database unless they exist (one creator wins)."""
+    """Create Procrastinate's tables, and Kitaru's schedules table, unless they exist (under
+    an advisory lock, so one of many starting workers creates them)."""
     import psycopg
     from procrastinate.schema import SchemaManager
 
     with psycopg.connect(conninfo) as conn:
-        if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone() != (None,):
+        if conn.execute("SELECT to_regclass('kitaru_schedules')").fetchone() != (None,):
             return
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
         if conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone() == (None,):
             conn.execute(SchemaManager.get_schema())
+        conn.execute(SCHEDULES_DDL)
 
 
 def _when(not_before: float | None) -> datetime | None:
@@ -126,6 +137,54 @@ class ProcrastinateRunner:
             ).fetchone()
         return int(row[0]) if row else 0
 
+    # schedules (kept next to the queue, in the stack's database) --------------------------
+
+    def add_schedule(self, schedule: Schedule) -> None:
+        """Store ``schedule`` (replacing one of that name); workers pick it up within seconds."""
+        import psycopg
+        from psycopg.types.json import Jsonb
+
+        self._ready()
+        with psycopg.connect(self.conninfo) as conn:
+            conn.execute(
+                f"INSERT INTO kitaru_schedules ({SCHEDULE_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO UPDATE SET "
+                "cron = EXCLUDED.cron, flow_ref = EXCLUDED.flow_ref, "
+                "flow_name = EXCLUDED.flow_name, arguments = EXCLUDED.arguments, "
+                "created_at = EXCLUDED.created_at, flow_file = EXCLUDED.flow_file, "
+                "code_dir = EXCLUDED.code_dir",
+                (
+                    schedule.name,
+                    schedule.cron,
+                    schedule.flow_ref,
+                    schedule.flow_name,
+                    Jsonb(schedule.arguments),
+                    schedule.created_at,
+                    schedule.flow_file,
+                    schedule.code_dir,
+                ),
+            )
+
+    def list_schedules(self) -> list[Schedule]:
+        """Every schedule, by name."""
+        import psycopg
+
+        self._ready()
+        with psycopg.connect(self.conninfo) as conn:
+            rows = conn.execute(
+                f"SELECT {SCHEDULE_COLUMNS} FROM kitaru_schedules ORDER BY name"
+            ).fetchall()
+        return [Schedule(*row) for row in rows]
+
+    def remove_schedule(self, name: str) -> bool:
+        """Delete schedule ``name``; runs it already started are not touched."""
+        import psycopg
+
+        self._ready()
+        with psycopg.connect(self.conninfo) as conn:
+            deleted = conn.execute("DELETE FROM kitaru_schedules WHERE name = %s", (name,))
+            return deleted.rowcount == 1
+
     # the worker side ----------------------------------------------------------------------
 
     def serve(self, spec: WorkerSpec) -> None:
@@ -148,6 +207,8 @@ class _Serving:
         )
         self.app = procrastinate.App(connector=connector)
         self.app.task(name=TASK, queue=QUEUE)(self._job)
+        self.app.task(name=FIRE, queue=QUEUE)(self._fire)
+        self._last_due: dict[tuple[str, str], int] = {}
 
     async def _defer(self, exec_id: str, delay: float, declined_by: list[str]) -> None:
         from procrastinate.exceptions import AlreadyEnqueued
@@ -180,6 +241,70 @@ class _Serving:
             # Back off as more workers decline, so a flow nobody can run does not spin.
             await self._defer(exec_id, min(30.0, 0.5 * 2 ** len(declined)), declined)
 
+    async def _fire(
+        self, schedule: str, timestamp: int, declined_by: list[str] | None = None
+    ) -> None:
+        """The job of one due run of a schedule: record its execution and run it."""
+        found = [
+            s for s in await asyncio.to_thread(self.runner.list_schedules) if s.name == schedule
+        ]
+        if not found:
+            return  # removed meanwhile
+        declined = list(declined_by or [])
+        me = self.spec.worker_id
+        if me in declined:
+            outcome = JobOutcome("declined", message="this worker declined it before")
+        else:
+            outcome = await asyncio.to_thread(self.spec.fire, found[0], timestamp)
+        if outcome.status == "declined":
+            if me not in declined:
+                declined.append(me)
+                _say(
+                    f"worker {me} leaves schedule {schedule!r} ({timestamp}) for another "
+                    f"worker: {outcome.message}"
+                )
+            deferrer = self.app.configure_task(
+                FIRE, queue=QUEUE, schedule_in={"seconds": min(30.0, 0.5 * 2 ** len(declined))}
+            )
+            declined_json: list[Any] = list(declined)
+            await deferrer.defer_async(
+                schedule=schedule, timestamp=timestamp, declined_by=declined_json
+            )
+        elif outcome.status == "requeue":
+            await self._defer(outcome.exec_id, outcome.delay, [])
+
+    async def _schedules(self) -> None:
+        """Each second, defer the runs of every schedule that fell due. Every worker does this;
+        Procrastinate's periodic-defer table lets one job per schedule and due time through."""
+        from procrastinate import jobs
+
+        from kitaru_core.runners._schedules import MAX_CATCH_UP, due_times
+
+        while True:
+            try:
+                now = time.time()
+                for schedule in await asyncio.to_thread(self.runner.list_schedules):
+                    key = (schedule.name, schedule.cron)
+                    since = self._last_due.get(key) or max(schedule.created_at, now - MAX_CATCH_UP)
+                    for due in due_times(schedule.cron, since, now):
+                        self._last_due[key] = due
+                        job = jobs.Job(
+                            id=None,
+                            queue=QUEUE,
+                            lock=None,
+                            queueing_lock=None,
+                            task_name=FIRE,
+                            task_kwargs={"schedule": schedule.name, "timestamp": due},
+                        )
+                        await self.app.job_manager.defer_periodic_job(
+                            job,
+                            periodic_id=f"{schedule.name}@{schedule.created_at}",
+                            defer_timestamp=due,
+                        )
+            except Exception as exc:
+                _say(f"worker schedule check failed ({exc!r}); trying again")
+            await asyncio.sleep(1.0 - time.time() % 1.0 + 0.01)
+
     async def _sweep(self) -> None:
         """Every third of a lease, re-submit executions that need a worker and have no job."""
         period = self.spec.lease_seconds / 3
@@ -207,6 +332,7 @@ class _Serving:
                 )
             )
             sweep = asyncio.create_task(self._sweep())
+            schedules = asyncio.create_task(self._schedules())
             loop = asyncio.get_running_loop()
 
             def stop() -> None:
@@ -228,9 +354,10 @@ class _Serving:
             except asyncio.CancelledError:
                 pass
             finally:
-                sweep.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweep
+                for side in (sweep, schedules):
+                    side.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await side
         _say(f"worker {self.spec.worker_id} stopped")
 
 

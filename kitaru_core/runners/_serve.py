@@ -11,6 +11,7 @@ from kitaru_core.errors import ConfigurationError
 from kitaru_core.hooktypes import WorkerSpec
 from kitaru_core.runners._job import orphans, run_job
 from kitaru_core.runners._resolve import runner_for
+from kitaru_core.runners._schedules import fire
 
 
 def serve(stack: str | None = None, *, concurrency: int = 1, flows: str | None = None) -> None:
@@ -28,5 +29,6 @@ def serve(stack: str | None = None, *, concurrency: int = 1, flows: str | None =
         run_job=functools.partial(run_job, settings=settings, flows=flows),
         drain=drain,
         queued=functools.partial(orphans, settings, older_than=settings.lease_seconds / 3),
+        fire=functools.partial(fire, settings=settings, flows=flows),
     )
     runner.serve(spec)
