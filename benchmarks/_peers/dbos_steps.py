@@ -65,11 +65,12 @@ def import_ms(stmt: str) -> float:
 
 
 def launch(db: Path) -> None:
-    """Create and launch the DBOS singleton on a SQLite file."""
+    """Create and launch the DBOS singleton on a SQLite file, or on the PostgreSQL database
+    named by ``DBOS_BENCH_DATABASE_URL`` (benchmarks/workers.py)."""
     DBOS(
         config={
             "name": "kitaru-bench",
-            "system_database_url": f"sqlite:///{db}",
+            "system_database_url": os.environ.get("DBOS_BENCH_DATABASE_URL") or f"sqlite:///{db}",
             "log_level": "ERROR",
         }
     )
