@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from kitaru_core._config import Settings
 from kitaru_core.engine._runner import create_execution
 from kitaru_core.errors import NoWorkerRunning
-from kitaru_core.hooktypes import Runner
 from kitaru_core.runners._resolve import runner_for
 
 if TYPE_CHECKING:
@@ -34,26 +33,35 @@ def heartbeat_window(settings: Settings) -> float:
     return settings.lease_seconds
 
 
-def check_workers(runner: Runner, settings: Settings, exec_id: str) -> None:
-    """Raise :class:`NoWorkerRunning` when no worker of the stack sent a heartbeat lately."""
-    within = heartbeat_window(settings)
-    if runner.live_workers(within) == 0:
-        raise NoWorkerRunning(exec_id, settings.stack.name, within)
+GRACE_SECONDS = 5.0
+"""How long a waiter gives a worker that is starting up before saying none is running."""
 
 
 class WorkerWatch:
-    """Throttled :func:`check_workers` for a loop that waits on a queued execution."""
+    """Says so when no worker will run a queued execution that a caller waits for.
+
+    It raises once no worker was alive for :data:`GRACE_SECONDS` (or the heartbeat window,
+    if shorter) of the wait, so a worker started together with the caller is given time.
+    """
 
     def __init__(self, settings: Settings, exec_id: str) -> None:
         self.settings = settings
         self.exec_id = exec_id
         self.runner = runner_for(settings)
         self._next = 0.0
+        self._none_since: float | None = None
 
     def check(self) -> None:
-        """Check at most once per third of the heartbeat window."""
+        """Check at most every half second."""
         now = time.monotonic()
         if self.runner.in_process or now < self._next:
             return
-        self._next = now + heartbeat_window(self.settings) / 3
-        check_workers(self.runner, self.settings, self.exec_id)
+        self._next = now + 0.5
+        within = heartbeat_window(self.settings)
+        if self.runner.live_workers(within) > 0:
+            self._none_since = None
+            return
+        if self._none_since is None:
+            self._none_since = now
+        if now - self._none_since >= min(GRACE_SECONDS, within):
+            raise NoWorkerRunning(self.exec_id, self.settings.stack.name, within)
