@@ -20,6 +20,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "kitaru_core.store._builtin_stores",
     "kitaru_core.runners._local",
     "kitaru_core.runners._procrastinate",
+    "kitaru_core.runners._celery",
 )
 
 

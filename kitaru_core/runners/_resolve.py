@@ -40,7 +40,8 @@ def _unknown(name: str, stack: str) -> str:
     hint = f" Install it: {hints[0]}." if hints else ""
     return (
         f"Stack {stack!r} names runner {name!r}, but no plugin provides it. Built-in runners: "
-        f"local (run in the calling process), workers (PostgreSQL, `kitaru worker`).{hint}"
+        f"local (run in the calling process), workers (PostgreSQL, `kitaru worker`), celery "
+        f"(a Celery broker).{hint}"
     )
 
 
