@@ -214,7 +214,8 @@ def _finish(run: ExecutionRun, status: str, wait_id: str | None = None, **fields
             from_statuses=("cancelled",),
             **{name: fields[name] for name in spent},
         )
-    _emit_execution(status, run)
+    if status != "queued":  # a drained run is not an event of the execution's life
+        _emit_execution(status, run)
 
 
 def _emit_execution(event: str, run: ExecutionRun) -> None:
