@@ -136,3 +136,23 @@ def marks(path: Path) -> list[tuple[str, int, int, str]]:
         exec_id, step, pid, phase = line.split()
         rows.append((exec_id, int(step), int(pid), phase))
     return rows
+
+
+def check_counts(
+    rows: list[tuple[str, int, int, str]], victim: int, concurrency: int, expected_keys: int
+) -> set[str]:
+    """Per checkpoint: every one ran, none more than twice; one that ran twice was in flight in
+    the killed worker (first run there, second elsewhere), and there are at most as many as the
+    killed worker ran at once; the checkpoint it died in is among them."""
+    runs: dict[tuple[str, int], list[int]] = {}
+    for exec_id, step, pid, phase in rows:
+        if phase == "start":
+            runs.setdefault((exec_id, step), []).append(pid)
+    assert len(runs) == expected_keys
+    assert all(len(pids) <= 2 for pids in runs.values()), max(runs.values(), key=len)
+    twice = {key: pids for key, pids in runs.items() if len(pids) == 2}
+    assert all(pids[0] == victim and pids[1] != victim for pids in twice.values()), twice
+    assert 1 <= len(twice) <= concurrency, twice
+    died_in = [(r[0], r[1]) for r in rows if r[2] == victim and r[3] == "start"][-1]
+    assert died_in in twice
+    return {key[0] for key in twice}  # the executions another worker took over

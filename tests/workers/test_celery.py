@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import signal
 import socket
-from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import Workers, marks, wait_for
+from conftest import Workers, check_counts, marks, wait_for
 
 from kitaru_core import _config
 from kitaru_core.runners._resolve import forget_runners
@@ -63,32 +62,15 @@ def test_celery_workers_one_killed(
     assert runner.name == "celery"
     pool = Workers(env, tmp_path)
     try:
-        victim = pool.start("--concurrency", "2")
+        victim = pool.start("--concurrency", "2", env={"KITARU_TEST_DIE_AT_MARK": "80"})
         pool.start("--concurrency", "2")
         wait_for(lambda: runner.live_workers(2.0) >= 2, 60, "two Celery workers")
         handles = {n: worker_flows.twenty_steps.run(n, pause=0.05) for n in range(EXECUTIONS)}
-
-        def victim_mid_checkpoint() -> bool:
-            rows = marks(mark_file)
-            mine = Counter((r[0], r[1]) for r in rows if r[2] == victim.pid and r[3] == "start")
-            mine.subtract((r[0], r[1]) for r in rows if r[2] == victim.pid and r[3] == "end")
-            done = sum(1 for row in rows if row[3] == "end")
-            return done >= 40 and any(count > 0 for count in mine.values())
-
-        wait_for(victim_mid_checkpoint, 90, "the victim worker to be inside a checkpoint")
-        os.kill(victim.pid, signal.SIGKILL)
-        victim.wait()
+        assert victim.wait(timeout=120) == -signal.SIGKILL
         results = {n: handle.wait(timeout=120) for n, handle in handles.items()}
     finally:
         pool.stop_all()
 
     assert results == {n: worker_flows.expected(n) for n in range(EXECUTIONS)}
     rows = marks(mark_file)
-    starts = Counter((r[0], r[1]) for r in rows if r[3] == "start")
-    in_flight = {(r[0], r[1]) for r in rows if r[2] == victim.pid and r[3] == "start"} - {
-        (r[0], r[1]) for r in rows if r[2] == victim.pid and r[3] == "end"
-    }
-    assert in_flight
-    assert len(starts) == EXECUTIONS * (worker_flows.STEPS + 1)
-    assert all(count <= 2 for count in starts.values())
-    assert {key for key, count in starts.items() if count > 1} <= in_flight
+    check_counts(rows, victim.pid, 2, EXECUTIONS * (worker_flows.STEPS + 1))

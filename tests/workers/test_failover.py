@@ -2,7 +2,8 @@
 
 30 executions of 20 checkpoints (plus one whose output goes to S3) all complete with the right
 results; counted per checkpoint from the side-effect marks, no completed checkpoint ran twice and
-a checkpoint in flight in the killed worker ran at most twice.
+a checkpoint in flight in the killed worker ran at most twice. The victim kills itself with
+SIGKILL right after a checkpoint started (worker_flows.py), so the crash point is exact.
 """
 
 from __future__ import annotations
@@ -11,12 +12,11 @@ import logging
 import os
 import signal
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Workers, marks, wait_for, write_stack
+from conftest import Workers, check_counts, marks, write_stack
 
 from kitaru_core import _config
 
@@ -73,20 +73,12 @@ def test_three_workers_one_killed(
 
     pool = Workers(env, tmp_path)
     try:
-        procs = [pool.start("--concurrency", "2") for _ in range(3)]
+        # The victim SIGKILLs itself inside a checkpoint once 120 have started (240 marks).
+        victim = pool.start("--concurrency", "2", env={"KITARU_TEST_DIE_AT_MARK": "240"})
+        pool.start("--concurrency", "2")
+        pool.start("--concurrency", "2")
         handles = {n: worker_flows.twenty_steps.run(n, pause=0.05) for n in range(EXECUTIONS)}
-        victim = procs[0]
-
-        def victim_mid_checkpoint() -> bool:
-            rows = marks(mark_file)
-            done = sum(1 for row in rows if row[3] == "end")
-            open_ = Counter((r[0], r[1]) for r in rows if r[2] == victim.pid and r[3] == "start")
-            open_.subtract((r[0], r[1]) for r in rows if r[2] == victim.pid and r[3] == "end")
-            return done >= 120 and any(count > 0 for count in open_.values())
-
-        wait_for(victim_mid_checkpoint, 90, "the victim worker to be inside a checkpoint")
-        os.kill(victim.pid, signal.SIGKILL)
-        victim.wait()
+        assert victim.wait(timeout=120) == -signal.SIGKILL
 
         results = {n: handle.wait(timeout=120) for n, handle in handles.items()}
     finally:
@@ -94,20 +86,8 @@ def test_three_workers_one_killed(
 
     assert results == {n: worker_flows.expected(n) for n in range(EXECUTIONS)}
     rows = marks(mark_file)
-    starts = Counter((r[0], r[1]) for r in rows if r[3] == "start")
-    ends = Counter((r[0], r[1]) for r in rows if r[3] == "end")
-    killed_in_flight = {(r[0], r[1]) for r in rows if r[2] == victim.pid and r[3] == "start"} - {
-        (r[0], r[1]) for r in rows if r[2] == victim.pid and r[3] == "end"
-    }
-    assert killed_in_flight, "the worker was killed outside a checkpoint; the test proves less"
-    assert len(starts) == EXECUTIONS * (worker_flows.STEPS + 1)
-    twice = {key for key, count in starts.items() if count > 1}
-    assert all(count <= 2 for count in starts.values()), starts.most_common(3)
-    # Only checkpoints in flight in the killed worker ran again; completed ones never did.
-    assert twice <= killed_in_flight, twice - killed_in_flight
-    assert all(ends[key] >= 1 for key in starts)
+    taken_over = check_counts(rows, victim.pid, 2, EXECUTIONS * (worker_flows.STEPS + 1))
     client = KitaruClient()
-    taken_over = {key[0] for key in killed_in_flight}
     for exec_id in taken_over:
         execution = client.executions.get(exec_id)
         assert execution.status == "completed"

@@ -2,12 +2,15 @@
 
 Every checkpoint body appends ``exec_id step pid start|end`` to the file named by
 ``KITARU_TEST_MARKS`` (one short ``O_APPEND`` write per line), so a test counts how often each
-checkpoint really ran, and in which worker.
+checkpoint really ran, and in which worker. A worker started with ``KITARU_TEST_DIE_AT_MARK=N``
+SIGKILLs itself right after writing a start mark once the file holds N lines: it dies with that
+checkpoint in flight, at an exact point.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import kitaru
@@ -30,6 +33,11 @@ def _mark(step: int, phase: str) -> None:
         os.write(fd, line.encode())
     finally:
         os.close(fd)
+    die_at = os.environ.get("KITARU_TEST_DIE_AT_MARK")
+    if phase == "start" and die_at:
+        with open(path) as marks:
+            if sum(1 for _ in marks) >= int(die_at):
+                os.kill(os.getpid(), signal.SIGKILL)  # this worker dies inside a checkpoint
 
 
 @checkpoint
