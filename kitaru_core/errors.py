@@ -124,6 +124,35 @@ class ExecutionTakenOver(KitaruError):
         )
 
 
+class ExecutionReleased(KitaruError):
+    """A draining worker let the execution go after its operation in flight; it is queued."""
+
+    code = "execution_released"
+
+    def __init__(self, exec_id: str) -> None:
+        self.exec_id = exec_id
+        super().__init__(
+            f"Execution {exec_id} was released by a worker that is stopping; it is queued again "
+            "and the next worker continues it from its last completed operation."
+        )
+
+
+class NoWorkerRunning(KitaruError):
+    """An execution was queued on a worker stack, but no worker has sent a heartbeat lately."""
+
+    code = "no_worker_running"
+
+    def __init__(self, exec_id: str, stack: str, within: float) -> None:
+        self.exec_id = exec_id
+        self.stack = stack
+        super().__init__(
+            f"Execution {exec_id} is queued on stack {stack!r}, but no worker of that stack has "
+            f"sent a heartbeat in the last {within:g} s, so nothing will run it. Start one with "
+            f"`kitaru worker --stack {stack}`; it picks the execution up (wait for it with "
+            f"`KitaruClient().executions.handle({exec_id!r}).wait()`)."
+        )
+
+
 class FlowNotFound(KitaruError):
     """The code of a stored flow cannot be imported again."""
 

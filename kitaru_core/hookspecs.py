@@ -17,6 +17,7 @@ from kitaru_core.hooktypes import (
     OperationEvent,
     OperationInfo,
     RegisterSerializer,
+    Runner,
 )
 
 if TYPE_CHECKING:  # annotations only: the store layer and Typer sit above (pyproject ignores)
@@ -56,6 +57,12 @@ def on_execution_event(event: ExecutionEvent, execution: ExecutionInfo) -> None:
 @hookspec
 def on_operation_event(event: OperationEvent, operation: OperationInfo) -> None:
     """Observe an operation being recorded (``completed``/``failed``) or ``reused``."""
+
+
+@hookspec(firstresult=True)
+def resolve_runner(name: str, stack: str, store_url: str) -> Runner | None:
+    """Return the runner called ``name`` for stack ``stack`` (whose store is ``store_url``),
+    or None when ``name`` is not this plugin's runner."""
 
 
 @hookspec

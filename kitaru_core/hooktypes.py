@@ -142,3 +142,104 @@ class OperationInfo(Protocol):
     def tokens_out(self) -> int: ...
     @property
     def cost(self) -> float: ...
+
+
+JobStatus: TypeAlias = Literal["done", "waiting", "requeue", "declined", "skipped"]
+"""How one worker job on an execution ended (see :class:`JobOutcome`)."""
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a runner does after :attr:`WorkerSpec.run_job` returns.
+
+    ``done``/``waiting``/``skipped``: nothing more (the execution finished, suspended at a wait,
+    or needs no work). ``requeue``: queue the execution again, ``delay`` seconds from now (the
+    worker drained, or another live worker holds its lease). ``declined``: this worker cannot
+    run it (``message`` says why): queue it again for another worker, never for this one.
+    """
+
+    status: JobStatus
+    delay: float = 0.0
+    message: str = ""
+    exec_id: str = ""
+    """The execution the job ran (a schedule's job creates one)."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A cron-style schedule of one flow: ``kitaru schedule add``."""
+
+    name: str
+    cron: str
+    """Five fields (minute precision) or six (the sixth is seconds)."""
+    flow_ref: str
+    """``module:qualname`` of the flow."""
+    flow_name: str
+    arguments: dict[str, Any]
+    """Keyword arguments of every run (JSON data)."""
+    created_at: float
+    flow_file: str | None = None
+    code_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What ``kitaru worker`` hands a runner's :meth:`Runner.serve`."""
+
+    stack: str
+    """The stack the worker serves."""
+    concurrency: int
+    """How many executions the worker runs at once."""
+    lease_seconds: float
+    """The execution lease length; heartbeats and stalled-worker detection follow it."""
+    worker_id: str
+    """This worker's id (the owner id of the executions it runs)."""
+    run_job: Callable[[str], JobOutcome]
+    """The core's job body: run (or resume) the execution with this id, in this thread."""
+    drain: Callable[[], None]
+    """Call on SIGTERM/SIGINT: running executions stop after their operation in flight."""
+    queued: Callable[[], list[str]]
+    """Ids of executions that are ``queued`` now (a worker re-submits any without a job)."""
+    fire: Callable[[Schedule, int], JobOutcome]
+    """Start (and run, in this thread) the run of ``schedule`` due at a Unix time."""
+
+
+@runtime_checkable
+class Runner(Protocol):
+    """Where a stack's executions run; returned by the ``resolve_runner`` hook.
+
+    The local runner (``in_process``) runs a flow in the calling process. Any other runner
+    queues executions with :meth:`submit` and runs them in ``kitaru worker`` processes.
+    """
+
+    name: str
+    in_process: bool
+
+    def submit(self, exec_id: str, *, not_before: float | None = None) -> None:
+        """Queue the (already recorded, ``queued``) execution; ``not_before`` is a Unix time."""
+        ...
+
+    def live_workers(self, within: float) -> int:
+        """How many workers sent a heartbeat in the last ``within`` seconds."""
+        ...
+
+    def serve(self, spec: WorkerSpec) -> None:
+        """Run a worker in this process until it is asked to stop (SIGTERM/SIGINT)."""
+        ...
+
+
+@runtime_checkable
+class Scheduler(Protocol):
+    """A runner that also keeps cron-style schedules (``kitaru schedule``)."""
+
+    def add_schedule(self, schedule: Schedule) -> None:
+        """Store ``schedule``, replacing one of the same name."""
+        ...
+
+    def list_schedules(self) -> list[Schedule]:
+        """Every schedule, by name."""
+        ...
+
+    def remove_schedule(self, name: str) -> bool:
+        """Delete the schedule called ``name``; False when there was none."""
+        ...

@@ -18,6 +18,9 @@ from kitaru_core import hookspecs
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "kitaru_core.store._builtin_serializers",
     "kitaru_core.store._builtin_stores",
+    "kitaru_core.runners._local",
+    "kitaru_core.runners._procrastinate",
+    "kitaru_core.runners._celery",
 )
 
 

@@ -66,12 +66,13 @@ def import_ms(stmt: str) -> float:
 
 
 def launch(db: Path | str) -> None:
-    """Create and launch the DBOS singleton on a SQLite file (or a database URL)."""
+    """Create and launch the DBOS singleton on a SQLite file, a database URL, or the PostgreSQL
+    database named by ``DBOS_BENCH_DATABASE_URL`` (benchmarks/workers.py)."""
     url = db if isinstance(db, str) else f"sqlite:///{db}"
     DBOS(
         config={
             "name": "kitaru-bench",
-            "system_database_url": url,
+            "system_database_url": os.environ.get("DBOS_BENCH_DATABASE_URL") or url,
             "log_level": "ERROR",
         }
     )

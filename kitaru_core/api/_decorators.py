@@ -163,22 +163,32 @@ class Flow(Generic[P, R]):
         if self.is_async:
             return self._run_async(options, args, kwargs)
         # lazy: keeps import kitaru fast
+        from kitaru_core.api._queued import queue_on_workers
         from kitaru_core.client._handle import FlowHandle
         from kitaru_core.engine._runner import create_execution, execute, settings_for
 
         arguments = self.bind(*args, **kwargs)
-        run = create_execution(self, arguments, settings=settings_for(self, options.stack))
+        settings = settings_for(self, options.stack)
+        queued = queue_on_workers(self, arguments, settings, not_before=options.start_time())
+        if queued is not None:
+            return queued
+        run = create_execution(self, arguments, settings=settings)
         return FlowHandle.of(execute(self, run, arguments))
 
     async def _run_async(
         self, options: RunOptions, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         # lazy: keeps import kitaru fast
+        from kitaru_core.api._queued import queue_on_workers
         from kitaru_core.client._handle import FlowHandle
         from kitaru_core.engine._runner import aexecute, create_execution, settings_for
 
         arguments = self.bind(*args, **kwargs)
-        run = create_execution(self, arguments, settings=settings_for(self, options.stack))
+        settings = settings_for(self, options.stack)
+        queued = queue_on_workers(self, arguments, settings, not_before=options.start_time())
+        if queued is not None:
+            return queued
+        run = create_execution(self, arguments, settings=settings)
         return FlowHandle.of(await aexecute(self, run, arguments))
 
     def replay(

@@ -2,7 +2,8 @@
 
 ``flow.run(x, stack="prod")`` and ``flow.options(stack="prod").run(x)`` set the same option.
 A keyword that names a parameter of the flow always goes to the flow, so a flow with its own
-``stack`` parameter gets it, and ``options()`` is how its run option is set. To add an option,
+``stack`` parameter gets it, and ``options()`` is how its run option is set. The same holds
+for ``at=`` and ``delay=`` (a run queued to start later, on a worker stack). To add an option,
 add a field to :class:`RunOptions`; ``run()`` and ``options()`` pick it up.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from kitaru_core.errors import KitaruError
@@ -22,6 +24,21 @@ class RunOptions:
 
     stack: str | None = None
     """The stack to run on: beats ``@flow(stack=...)``, configure(), KITARU_STACK, config file."""
+
+    at: datetime | float | None = None
+    """Start no earlier than this (an aware datetime or a Unix time); needs a worker stack."""
+
+    delay: float | None = None
+    """Start no earlier than this many seconds from now; needs a worker stack."""
+
+    def start_time(self) -> float | None:
+        """The Unix time the run may start, or None to start it now (``at`` or ``delay``)."""
+        if self.at is None and self.delay is None:
+            return None
+        # lazy: only delayed runs need it
+        from kitaru_core.api._queued import start_time
+
+        return start_time(self.at, self.delay)
 
     def merged(self, later: RunOptions) -> RunOptions:
         """These options with every option that ``later`` gives replacing this one's."""

@@ -47,6 +47,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kitaru_core.cli._models",
     "kitaru_core.cli._doctor",
     "kitaru_core.cli._stacks",
+    "kitaru_core.cli._worker",
+    "kitaru_core.cli._schedule",
 )
 
 HELP = (

@@ -66,6 +66,11 @@ class ExecutionsAPI(WaitsMixin, ReplayMixin):
         self._store.get_execution(exec_id)
         return self._store.get_logs(exec_id)
 
+    def handle(self, exec_id: str) -> FlowHandle:
+        """A handle on an execution started anywhere: ``.wait()`` gives its result."""
+        self._store.get_execution(exec_id)
+        return FlowHandle(exec_id, store=self._store, settings=self._settings)
+
     def resume(self, exec_id: str) -> FlowHandle:
         """Continue a crashed, queued or answered execution here, reusing completed operations."""
         return FlowHandle.of(

@@ -14,6 +14,8 @@ from kitaru_core.errors import (
     ExecutionFailed,
     ExecutionSuspended,
 )
+from kitaru_core.runners._job import needs_worker
+from kitaru_core.runners._queue import WorkerWatch
 from kitaru_core.store._records import FINISHED_STATUSES
 from kitaru_core.store._store import Store
 
@@ -62,14 +64,23 @@ class FlowHandle:
         )
 
     def wait(self, timeout: float | None = None) -> Any:
-        """The flow's result; raises its error, or ExecutionSuspended when it waits for input."""
+        """The flow's result; raises its error, or ExecutionSuspended when it waits for input.
+
+        Works from any process. On a worker stack it raises :class:`NoWorkerRunning` when the
+        execution is queued and no worker has sent a heartbeat lately; an execution whose worker
+        died is waited for while another worker takes it over.
+        """
         if self._outcome is not None:
             return self._local_result(self._outcome)
         deadline = None if timeout is None else time.monotonic() + timeout
+        watch = WorkerWatch(self._settings, self.exec_id)
         while True:
             record = self._store.get_execution(self.exec_id)
-            if record.status in FINISHED_STATUSES or record.status == "waiting":
+            settled = record.status in FINISHED_STATUSES or record.status == "waiting"
+            if settled and (watch.runner.in_process or not needs_worker(record)):
                 return self.get().result_or_raise()
+            if record.status == "queued":
+                watch.check()  # nobody runs it: say so instead of waiting forever
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(
                     f"Execution {self.exec_id} is still {record.status} after {timeout}s."

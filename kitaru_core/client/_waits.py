@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kitaru_core._config import Settings
+from kitaru_core.runners._resolve import runner_for
 from kitaru_core.store._records import WaitRecord
 from kitaru_core.store._store import Store
 from kitaru_core.waits._answers import abort, answer, pending
@@ -80,7 +81,9 @@ class WaitsMixin:
         :class:`InvalidExecutionState`. A ``waiting`` execution becomes ``queued``: continue it
         with :meth:`resume`.
         """
-        return WaitInfo.from_record(answer(self._store, exec_id, value, wait))
+        row = answer(self._store, exec_id, value, wait)
+        _hand_to_workers(self._store, self._settings, exec_id)
+        return WaitInfo.from_record(row)
 
     def abort_wait(
         self, exec_id: str, wait: str | None = None, reason: str | None = None
@@ -88,3 +91,11 @@ class WaitsMixin:
         """Abort a pending wait: when the execution continues, ``kitaru.wait()`` raises
         :class:`WaitAborted` in the flow."""
         return WaitInfo.from_record(abort(self._store, exec_id, wait, reason))
+
+
+def _hand_to_workers(store: Store, settings: Settings, exec_id: str) -> None:
+    """On a worker stack, queue an execution that an answer made ``queued``: a worker resumes
+    it at once."""
+    runner = runner_for(settings)
+    if not runner.in_process and store.get_execution(exec_id).status == "queued":
+        runner.submit(exec_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from kitaru_core.engine._drain import raise_if_draining
 from kitaru_core.errors import ExecutionCancelled, ExecutionTakenOver
 
 if TYPE_CHECKING:
@@ -31,7 +32,9 @@ def raise_if_cancelled(run: ExecutionRun, record: ExecutionRecord) -> None:
 
 
 def check(run: ExecutionRun) -> None:
-    """Raise ExecutionCancelled if the execution was cancelled (throttled store read)."""
+    """Raise ExecutionCancelled if the execution was cancelled (throttled store read), or
+    ExecutionReleased when this worker is draining."""
+    raise_if_draining(run.exec_id)
     now = time.monotonic()
     if now < run.next_cancel_check:
         return

@@ -17,6 +17,7 @@ from kitaru_core.engine._replay_plan import inherited_records
 from kitaru_core.engine._runtime import ExecutionRun, describe_error, unwinds
 from kitaru_core.errors import (
     ExecutionBusy,
+    ExecutionReleased,
     ExecutionSuspended,
     ExecutionTakenOver,
     InvalidExecutionState,
@@ -73,16 +74,18 @@ def create_execution(
     replay_from: str | None = None,
     inherited: dict[str, OperationRecord] | None = None,
     replay_plan: dict[str, Any] | None = None,
+    queued: bool = False,
 ) -> ExecutionRun:
     """Record a new execution owned by this process and return its run.
 
     The stack is checked first (once per process): one whose store or artifact store cannot
-    be reached is refused before anything runs.
+    be reached is refused before anything runs. With ``queued``, record it ``queued`` with no
+    owner instead, for a worker to run.
     """
     check_stack(settings.stack, settings.durability)
     store = current_store(settings)
     now = time.time()
-    owner = my_owner_id()
+    owner = None if queued else my_owner_id()
     record = ExecutionRecord(
         exec_id=new_exec_id(),
         flow_name=flow.name,
@@ -90,9 +93,9 @@ def create_execution(
         flow_file=flow.file,
         code_dir=flow.code_dir,
         is_async=flow.is_async,
-        status="running",
+        status="queued" if queued else "running",
         created_at=now,
-        started_at=now,
+        started_at=None if queued else now,
         updated_at=now,
         inputs_codec=ARGS_CODEC,
         inputs=encode_arguments(arguments, what=f"Flow {flow.name!r}", settings=settings),
@@ -100,12 +103,14 @@ def create_execution(
         replay_from=replay_from,
         replay_plan=replay_plan,
         owner=owner,
-        lease_expires_at=now + settings.lease_seconds,
-        run_count=1,
+        lease_expires_at=None if queued else now + settings.lease_seconds,
+        run_count=0 if queued else 1,
     )
     store.create_execution(record)
     log = OperationLog([], inherited)
-    return ExecutionRun(record, store=store, settings=settings, log=log, run_no=1, owner=owner)
+    return ExecutionRun(
+        record, store=store, settings=settings, log=log, run_no=1, owner=owner or ""
+    )
 
 
 def claim_execution(
@@ -218,7 +223,8 @@ def _finish(run: ExecutionRun, status: str, wait_id: str | None = None, **fields
             from_statuses=("cancelled",),
             **{name: fields[name] for name in spent},
         )
-    _emit_execution(status, run)
+    if status != "queued":  # a drained run is not an event of the execution's life
+        _emit_execution(status, run)
 
 
 def _emit_execution(event: str, run: ExecutionRun) -> None:
@@ -247,6 +253,9 @@ def _unwind(run: ExecutionRun, exc: BaseException) -> LocalOutcome:
     if isinstance(exc, ExecutionSuspended):
         _finish(run, "waiting", wait_id=exc.wait_id)
         return LocalOutcome("waiting", error=exc)
+    if isinstance(exc, ExecutionReleased):
+        _finish(run, "queued")  # a draining worker: the next worker continues it
+        return LocalOutcome("queued", error=exc)
     _finish(run, "cancelled")
     return LocalOutcome("cancelled", error=exc)
 

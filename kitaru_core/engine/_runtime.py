@@ -18,6 +18,7 @@ from kitaru_core.engine._flusher import Flusher
 from kitaru_core.engine._oplog import OperationId, OperationLog
 from kitaru_core.errors import (
     ExecutionCancelled,
+    ExecutionReleased,
     ExecutionSuspended,
     ExecutionTakenOver,
     InvalidName,
@@ -30,7 +31,7 @@ from kitaru_core.store._values import StoredValue, decode, encode
 
 T = TypeVar("T")
 
-CONTROL_FLOW = (ExecutionSuspended, ExecutionCancelled, ExecutionTakenOver)
+CONTROL_FLOW = (ExecutionSuspended, ExecutionCancelled, ExecutionTakenOver, ExecutionReleased)
 """Exceptions that unwind a flow on purpose: never retried, never recorded as failures."""
 
 

@@ -380,6 +380,7 @@ class SqlStore(Store):
                 lease_expires_at=lease_expires_at,
                 run_count=c.run_count + 1,
                 error=None,
+                started_at=sa.func.coalesce(c.started_at, time.time()),  # a queued one starts now
             )
         )
         if check_owner:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kitaru_core.engine import _cancel, _context
+from kitaru_core.engine._drain import in_worker_mode
 from kitaru_core.engine._fingerprint import canonical_json, digest
 from kitaru_core.engine._oplog import OperationId
 from kitaru_core.engine._replay_plan import OVERRIDE_MARK, preset_answer
@@ -279,6 +280,8 @@ def _begin(
 
 
 def _deadline(timeout: float | None) -> float | None:
+    if in_worker_mode():
+        return time.monotonic()  # a worker never holds a waiting execution: suspend at once
     return None if timeout is None else time.monotonic() + max(timeout, 0)
 
 
@@ -315,7 +318,7 @@ def wait(
     if settled:
         return value
     deadline = _deadline(timeout)
-    terminal = Terminal.open(call) if timeout != 0 else None
+    terminal = Terminal.open(call) if timeout != 0 and not in_worker_mode() else None
     while True:
         settled, value, pause = _poll(call, deadline)
         if settled:
