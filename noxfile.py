@@ -8,6 +8,8 @@ without them, to catch drift on purpose.
 
 from __future__ import annotations
 
+import glob
+
 import nox
 
 nox.options.sessions = ["lint", "typecheck", "unit", "tests"]
@@ -18,14 +20,15 @@ CONSTRAINTS = "constraints.txt"
 # Extras pinned by the lock (all of them), the ones the test suite exercises, and one
 # environment per adapter (with what that adapter's tests need).
 LOCK_PYTHON = "3.11"
-TEST_EXTRAS = "dev,pydantic-ai,mcp,litellm"
-# Each adapter: its package (under adapters/, tests in tests/adapters/test_<name>.py), the
+TEST_EXTRAS = "dev,pydantic-ai,mcp,litellm,langgraph,langgraph-tests"
+# Each adapter: its package (under adapters/, tests in tests/adapters/test_<name>[_*].py), the
 # extras its environment gets besides dev, and the harness import it brings. An adapter's
 # session installs only its own extras, so no harness (the Claude SDK's large binary, later)
 # lands in another's environment; the session checks that none did.
 ADAPTERS = {
     "pydantic-ai": ("kitaru_pydantic_ai", "pydantic-ai,mcp", "pydantic_ai"),
     "litellm": ("kitaru_litellm", "litellm", "litellm"),
+    "langgraph": ("kitaru_langgraph", "langgraph,langgraph-tests", "langgraph"),
 }
 # Tests never reach the network: LiteLLM reads its bundled price map instead of fetching one.
 OFFLINE_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
@@ -76,9 +79,11 @@ def adapter(session: nox.Session, name: str) -> None:
     others = [other for _, _, other in ADAPTERS.values() if other != harness]
     session.run("python", "-c", ONLY_ITS_HARNESS, harness, *others)
     session.run("mypy", f"adapters/{package}")
-    test_file = f"tests/adapters/test_{package.removeprefix('kitaru_')}.py"
+    # tests/adapters/test_<name>.py and any test_<name>_*.py beside it
+    stem = f"tests/adapters/test_{package.removeprefix('kitaru_')}"
+    test_files = sorted({f"{stem}.py", *glob.glob(f"{stem}_*.py")})
     session.run(
-        "pytest", test_file, *session.posargs, env={**OFFLINE_ENV, "KITARU_TESTS_NO_SKIPS": "1"}
+        "pytest", *test_files, *session.posargs, env={**OFFLINE_ENV, "KITARU_TESTS_NO_SKIPS": "1"}
     )
 
 

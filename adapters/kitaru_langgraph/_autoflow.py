@@ -84,10 +84,8 @@ def _graph_flow_body(
     durable = find_graph(graph, origin)
     value, cfg, opts = _unpacked(input, config, options)
     if method == "stream":
-        last = None
-        for last in durable.stream_in_flow(value, cfg, **opts):
-            pass
-        return last
+        chunks = list(durable.stream_in_flow(value, cfg, **opts))
+        return chunks[-1] if chunks else None
     return durable.invoke_in_flow(value, cfg, **opts)
 
 
@@ -103,22 +101,18 @@ async def _agraph_flow_body(
     durable = find_graph(graph, origin)
     value, cfg, opts = _unpacked(input, config, options)
     if method == "astream":
-        last = None
-        async for last in durable.astream_in_flow(value, cfg, **opts):
-            pass
-        return last
+        chunks = [chunk async for chunk in durable.astream_in_flow(value, cfg, **opts)]
+        return chunks[-1] if chunks else None
     return await durable.ainvoke_in_flow(value, cfg, **opts)
 
 
 graph_flow = AutomaticFlow(_graph_flow_body, name="langgraph_graph", attribute="graph_flow")
-"""The flow of every automatic sync graph run, recorded as ``kitaru_langgraph._autoflow:graph_flow``."""
+"""The flow of every automatic sync graph run (``kitaru_langgraph._autoflow:graph_flow``)."""
 agraph_flow = AutomaticFlow(_agraph_flow_body, name="langgraph_graph", attribute="agraph_flow")
 """The flow of every automatic async graph run (``kitaru_langgraph._autoflow:agraph_flow``)."""
 
 
-def run_automatic(
-    graph: DurableGraph, input: Any, config: Any, options: dict[str, Any]
-) -> Any:
+def run_automatic(graph: DurableGraph, input: Any, config: Any, options: dict[str, Any]) -> Any:
     """``graph.invoke(...)`` in a new execution: its result (or its error raised)."""
     flow = graph_flow.named(graph.durable_name)
     return flow.run(flow_arguments(graph, "invoke", input, config, options))

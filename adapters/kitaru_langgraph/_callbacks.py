@@ -50,7 +50,5 @@ class UsageHandler(BaseCallbackHandler):
 
 
 HANDLER = UsageHandler()
-active_handler: ContextVar[UsageHandler | None] = ContextVar(
-    "kitaru_langgraph_usage", default=None
-)
+active_handler: ContextVar[UsageHandler | None] = ContextVar("kitaru_langgraph_usage", default=None)
 register_configure_hook(active_handler, inheritable=True)

@@ -25,7 +25,7 @@ def _with_config(kwargs: dict[str, Any], config: RunnableConfig | None) -> dict[
 
 
 def _decorate(func: F, name: str | None, interrupt_timeout: float | None) -> F:
-    default = name or getattr(func, "__name__", "node")
+    default: str = name or getattr(func, "__name__", None) or "node"
 
     def where(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, Any, Any]:
         config = kwargs.get("config") or var_child_runnable_config.get()
@@ -65,7 +65,7 @@ def _decorate(func: F, name: str | None, interrupt_timeout: float | None) -> F:
 
         wrapped = node
     setattr(wrapped, DURABLE_MARK, True)
-    return wrapped  # type: ignore[no-any-return]
+    return wrapped
 
 
 @overload

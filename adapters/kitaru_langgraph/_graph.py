@@ -171,7 +171,7 @@ def _thread_config(thread: str) -> RunnableConfig:
 
 def _at_checkpoint(config: RunnableConfig | None, checkpoint_id: str) -> RunnableConfig:
     configurable = {**((config or {}).get("configurable") or {}), "checkpoint_id": checkpoint_id}
-    return {**(config or {}), "configurable": configurable}  # type: ignore[typeddict-item]
+    return {**(config or {}), "configurable": configurable}
 
 
 def durable_graph(

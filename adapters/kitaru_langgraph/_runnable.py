@@ -28,9 +28,7 @@ class DurableNodeRunnable(Runnable[Any, Any]):
             interrupt_timeout=self.interrupt_timeout,
         )
 
-    async def ainvoke(
-        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> Any:
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Run or reuse the node (async)."""
         return await arun_node(
             self.node,

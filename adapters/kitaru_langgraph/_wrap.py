@@ -26,7 +26,7 @@ def _wrap_node(name: str, node: PregelNode, interrupt_timeout: float | None) -> 
     if isinstance(bound, Pregel):  # a compiled subgraph added as a node: wrap its nodes
         inner = wrap_pregel(bound, interrupt_timeout)
         return node.copy({"bound": inner, "subgraphs": [inner]})
-    if name.startswith("__") or not node.writers and bound is None or _already_durable(bound):
+    if name.startswith("__") or (not node.writers and bound is None) or _already_durable(bound):
         return node
     from langgraph.pregel._read import DEFAULT_BOUND
 

@@ -18,6 +18,7 @@ import pytest
 pytest.importorskip("langgraph")
 pytest.importorskip("langchain")
 
+from kitaru_langgraph._names import OPERATION_NAMES
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
@@ -26,7 +27,6 @@ from langgraph.types import interrupt
 import kitaru
 from kitaru.adapters.langgraph import DurableGraph, durable_graph, durable_node
 from kitaru_core import testing
-from kitaru_langgraph._names import OPERATION_NAMES
 
 SCRIPTS = Path(__file__).parent / "scripts"
 SCRIPT = SCRIPTS / "langgraph_graph.py"

@@ -171,7 +171,8 @@ def test_import_kitaru_and_loading_plugins_import_no_harness() -> None:
     code = (
         "import sys, kitaru; kitaru.llm; "
         "from kitaru_core.plugins import list_plugins; list_plugins(); "
-        "print(','.join(m for m in ('litellm', 'pydantic_ai') if m in sys.modules))"
+        "harnesses = ('litellm', 'pydantic_ai', 'langgraph', 'langchain_core'); "
+        "print(','.join(m for m in harnesses if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT
