@@ -159,7 +159,7 @@ def test_import_kitaru_loads_only_the_decorators_and_the_context() -> None:
     )
 
 
-ADAPTER_PACKAGES = ("kitaru_pydantic_ai", "kitaru_litellm")
+ADAPTER_PACKAGES = ("kitaru_pydantic_ai", "kitaru_litellm", "kitaru_langgraph")
 
 
 @pytest.fixture
