@@ -13,9 +13,11 @@ if TYPE_CHECKING:
     from kitaru_langgraph._callbacks import UsageHandler
     from kitaru_langgraph._decorator import durable_node
     from kitaru_langgraph._graph import DurableGraph, durable_graph
+    from kitaru_langgraph._saver import KitaruSaver
 
 _EXPORTS = {
     "DurableGraph": "_graph",
+    "KitaruSaver": "_saver",
     "UsageHandler": "_callbacks",
     "durable_graph": "_graph",
     "durable_node": "_decorator",
@@ -23,6 +25,7 @@ _EXPORTS = {
 
 __all__ = [
     "DurableGraph",
+    "KitaruSaver",
     "UsageHandler",
     "durable_graph",
     "durable_node",

@@ -1,4 +1,5 @@
-"""LangGraph for Kitaru: ``durable_node``, ``durable_graph``, ``DurableGraph``, ``UsageHandler``:
+"""LangGraph for Kitaru: ``durable_node``, ``durable_graph``, ``DurableGraph``, ``KitaruSaver``,
+``UsageHandler``:
 the public names of the ``kitaru_langgraph`` package.
 
 Needs the ``langgraph`` extra: ``pip install 'kitaru[langgraph]'``.
@@ -15,6 +16,7 @@ if importlib.util.find_spec("langgraph") is None:
 
 from kitaru_langgraph import (
     DurableGraph,
+    KitaruSaver,
     UsageHandler,
     durable_graph,
     durable_node,
@@ -23,6 +25,7 @@ from kitaru_langgraph import (
 # The package's ``__all__`` (tests/adapters/test_convention.py checks they are equal).
 __all__ = [
     "DurableGraph",
+    "KitaruSaver",
     "UsageHandler",
     "durable_graph",
     "durable_node",

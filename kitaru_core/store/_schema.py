@@ -128,4 +128,16 @@ waits = sa.Table(
     sa.Column("rejection", sa.Text),
 )
 
+adapter_records = sa.Table(
+    "kitaru_adapter_records",
+    metadata,
+    sa.Column("namespace", sa.String(100), primary_key=True),
+    sa.Column("partition", sa.String(300), primary_key=True),
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("value", sa.LargeBinary),
+    sa.Column("ref", sa.String(200)),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+"""Records an adapter keeps in the store (toolkit.AdapterRecords), ordered by key."""
+
 TABLE_NAMES = frozenset(metadata.tables)

@@ -6,7 +6,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from kitaru_core.errors import StoreError
 from kitaru_core.store._records import (
+    AdapterRecord,
     ArtifactRecord,
     ExecutionRecord,
     LogRecord,
@@ -168,6 +170,31 @@ class Store(ABC):
     def reopen_wait(self, exec_id: str, wait_id: str, *, rejection: str) -> bool:
         """Make an answered wait pending again, saying why its answer was refused; False when
         it was not answered (any more)."""
+
+    # Records adapters keep (toolkit.AdapterRecords). Not abstract: a backend without them
+    # refuses clearly, and the rest of Kitaru works on it.
+
+    def put_adapter_records(self, records: Sequence[AdapterRecord]) -> None:
+        """Insert or replace ``records`` in one transaction."""
+        raise StoreError(f"The store at {self.url} keeps no adapter records.")
+
+    def scan_adapter_records(
+        self,
+        namespace: str,
+        partition: str | None,
+        *,
+        prefix: str = "",
+        below: str | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[AdapterRecord]:
+        """Records of ``namespace`` (in ``partition``, or all) whose key starts with
+        ``prefix`` (and sorts below ``below``), ordered by partition and key."""
+        raise StoreError(f"The store at {self.url} keeps no adapter records.")
+
+    def delete_adapter_records(self, namespace: str, partition: str, *, prefix: str = "") -> int:
+        """Delete the records of ``partition`` whose key starts with ``prefix``; their count."""
+        raise StoreError(f"The store at {self.url} keeps no adapter records.")
 
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release connections."""
