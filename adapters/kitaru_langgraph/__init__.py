@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kitaru_langgraph._callbacks import UsageHandler
-    from kitaru_langgraph._decorator import durable_node
+    from kitaru_langgraph._decorator import durable_node, durable_task
     from kitaru_langgraph._graph import DurableGraph, durable_graph
     from kitaru_langgraph._saver import KitaruSaver
 
@@ -21,6 +21,7 @@ _EXPORTS = {
     "UsageHandler": "_callbacks",
     "durable_graph": "_graph",
     "durable_node": "_decorator",
+    "durable_task": "_decorator",
 }
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "UsageHandler",
     "durable_graph",
     "durable_node",
+    "durable_task",
 ]
 
 

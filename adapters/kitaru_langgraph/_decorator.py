@@ -24,12 +24,14 @@ def _with_config(kwargs: dict[str, Any], config: RunnableConfig | None) -> dict[
     return {**kwargs, "config": config} if "config" in kwargs else kwargs
 
 
-def _decorate(func: F, name: str | None, interrupt_timeout: float | None) -> F:
-    default: str = name or getattr(func, "__name__", None) or "node"
+def _decorate(func: F, name: str | None, interrupt_timeout: float | None, kind: str = "node") -> F:
+    default: str = name or getattr(func, "__name__", None) or kind
 
     def where(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, Any, Any]:
         config = kwargs.get("config") or var_child_runnable_config.get()
         node = name or node_name(config, default)
+        if kind == "task":  # a task reads its arguments
+            return node, {"args": list(args), "kwargs": kwargs}, config
         return node, (args[0] if args else kwargs.get("state")), config
 
     if inspect.iscoroutinefunction(func):
@@ -45,6 +47,7 @@ def _decorate(func: F, name: str | None, interrupt_timeout: float | None) -> F:
                 config,
                 lambda cfg: func(*args, **_with_config(kwargs, cfg)),
                 interrupt_timeout=interrupt_timeout,
+                kind=kind,
             )
 
         wrapped: Any = anode
@@ -61,6 +64,7 @@ def _decorate(func: F, name: str | None, interrupt_timeout: float | None) -> F:
                 config,
                 lambda cfg: func(*args, **_with_config(kwargs, cfg)),
                 interrupt_timeout=interrupt_timeout,
+                kind=kind,
             )
 
         wrapped = node
@@ -102,3 +106,33 @@ def durable_node(
             )
         return _decorate(func, name, interrupt_timeout)
     return lambda f: _decorate(f, name, interrupt_timeout)
+
+
+def durable_task(
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    interrupt_timeout: float | None = DEFAULT_INTERRUPT_TIMEOUT,
+    **task_options: Any,
+) -> Any:
+    """LangGraph's ``@task`` whose every run inside a ``@flow`` is one durable operation.
+
+    Use it instead of ``@task`` in the functional API: the ``@entrypoint`` function runs again
+    on resume (as LangGraph reruns it), and each task call returns its recorded result, told
+    apart by the task's name, its arguments and its ordinal. ``task_options``
+    (``retry_policy``, ``cache_policy``) go to ``@task``. Outside a flow it is ``@task``.
+    """
+    from langgraph.func import task
+
+    def make(f: Callable[..., Any]) -> Any:
+        if not callable(f):
+            raise TypeError(
+                f"@durable_task decorates a task function, not {type(f).__name__}: use "
+                "@durable_task or @durable_task(name=...)."
+            )
+        task_name: str = name or getattr(f, "__name__", None) or "task"
+        durable = _decorate(f, task_name, interrupt_timeout, kind="task")
+        return task(name=task_name, **task_options)(durable)
+
+    return make(func) if func is not None else make

@@ -35,9 +35,10 @@ from kitaru_core.toolkit import (
 from kitaru_langgraph._callbacks import HANDLER, active_handler
 from kitaru_langgraph._codec import NodeOutput
 from kitaru_langgraph._identity import graph_path, node_identity, plain
-from kitaru_langgraph._names import NODE_PREFIX
+from kitaru_langgraph._names import NODE_PREFIX, TASK_PREFIX
 
 T = TypeVar("T")
+PREFIXES = {"node": NODE_PREFIX, "task": TASK_PREFIX}
 NodeCall = Callable[[RunnableConfig | None], Any]
 
 DEFAULT_INTERRUPT_TIMEOUT: float | None = 0
@@ -152,8 +153,10 @@ def run_node(
     call: NodeCall,
     *,
     interrupt_timeout: float | None = DEFAULT_INTERRUPT_TIMEOUT,
+    kind: str = "node",
 ) -> Any:
-    """Run ``call(config)``, the node ``node`` reading ``state``, as a durable operation."""
+    """Run ``call(config)``, the node ``node`` reading ``state``, as a durable operation
+    (``kind`` ``"task"``: a functional-API task called with ``state`` as its arguments)."""
     if not in_durable_unit():
         return call(config)
     identity = node_identity(graph_path(config), node, state)
@@ -161,7 +164,7 @@ def run_node(
     def body() -> NodeOutput:
         return NodeOutput(_call_answered(node, config, call, interrupt_timeout))
 
-    recorded = run_operation(NODE_PREFIX + node, body, kind="node", identity=identity)
+    recorded = run_operation(PREFIXES[kind] + node, body, kind=kind, identity=identity)
     return recorded.value
 
 
@@ -172,6 +175,7 @@ async def arun_node(
     call: Callable[[RunnableConfig | None], Awaitable[Any]],
     *,
     interrupt_timeout: float | None = DEFAULT_INTERRUPT_TIMEOUT,
+    kind: str = "node",
 ) -> Any:
     """:func:`run_node` for an async node."""
     if not in_durable_unit():
@@ -181,5 +185,5 @@ async def arun_node(
     async def body() -> NodeOutput:
         return NodeOutput(await _acall_answered(node, config, call, interrupt_timeout))
 
-    recorded = await arun_operation(NODE_PREFIX + node, body, kind="node", identity=identity)
+    recorded = await arun_operation(PREFIXES[kind] + node, body, kind=kind, identity=identity)
     return recorded.value

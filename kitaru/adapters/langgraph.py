@@ -20,6 +20,7 @@ from kitaru_langgraph import (
     UsageHandler,
     durable_graph,
     durable_node,
+    durable_task,
 )
 
 # The package's ``__all__`` (tests/adapters/test_convention.py checks they are equal).
@@ -29,4 +30,5 @@ __all__ = [
     "UsageHandler",
     "durable_graph",
     "durable_node",
+    "durable_task",
 ]

@@ -432,3 +432,41 @@ def test_prebuilt_react_agent_warns_only_that_it_moved() -> None:
         durable_graph(create_react_agent(scripted_model(), [lookup, summarize]), name="r")
     assert [str(w.message)[:40] for w in caught] == ["create_react_agent has been moved to `la"]
     assert all(w.category is LangGraphDeprecatedSinceV10 for w in caught)
+
+
+def test_durable_tasks_of_an_entrypoint_are_reused_on_resume() -> None:
+    from langgraph.func import entrypoint
+
+    from kitaru.adapters.langgraph import durable_task
+
+    @durable_task
+    def double(x: int) -> int:
+        ran.append(f"double {x}")
+        return 2 * x
+
+    @durable_task(name="add_up")
+    def total(values: list[int]) -> int:
+        ran.append("total")
+        return sum(values)
+
+    crash = {"on": True}
+
+    @entrypoint()
+    def workflow(numbers: list[int]) -> int:
+        doubled = [future.result() for future in [double(n) for n in numbers]]
+        if crash.pop("on", False):
+            raise RuntimeError("crash after the tasks")
+        return int(total(doubled).result())
+
+    @kitaru.flow
+    def run_workflow(numbers: list[int]) -> int:
+        return int(workflow.invoke(numbers))
+
+    handle = run_workflow.run([1, 2, 3])
+    with pytest.raises(RuntimeError):
+        handle.wait()
+    assert kitaru.KitaruClient().executions.retry(handle.exec_id).wait() == 12
+    assert sorted(ran) == ["double 1", "double 2", "double 3", "total"]
+    names = [op.name for op in handle.get().operations]
+    assert sorted(names) == ["langgraph__task.add_up", *["langgraph__task.double"] * 3]
+    assert workflow.invoke([5]) == 10  # outside a flow: LangGraph's own task
