@@ -16,9 +16,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from langchain_core.messages import BaseMessage
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
+
 from kitaru_core.toolkit import Identity, identity_of, type_name
 
 _MESSAGE_VOLATILE = frozenset({"id"})
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def graph_path(config: Mapping[str, Any] | None) -> list[str]:
@@ -39,10 +44,8 @@ def node_name(config: Mapping[str, Any] | None, default: str) -> str:
 
 def plain(value: Any) -> Any:
     """JSON data for ``value`` with message ids dropped and live objects as their type name."""
-    from langchain_core.messages import BaseMessage
-    from pydantic import BaseModel
-    from pydantic_core import to_jsonable_python
-
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, BaseMessage):
         data = value.model_dump(mode="json")
         return {k: plain(v) for k, v in data.items() if k not in _MESSAGE_VOLATILE}
@@ -68,3 +71,17 @@ def node_identity(path: list[str], node: str, state: Any, extra: Any = None) -> 
     if extra is not None:
         inputs["extra"] = extra
     return identity_of(inputs)
+
+
+def is_plain_json(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` is JSON data that round-trips unchanged (no tuples, str keys only)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if depth > 32:
+        return False
+    if kind is list:
+        return all(is_plain_json(item, depth + 1) for item in value)
+    if kind is dict:
+        return all(type(k) is str and is_plain_json(v, depth + 1) for k, v in value.items())
+    return False

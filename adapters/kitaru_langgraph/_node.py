@@ -34,7 +34,7 @@ from kitaru_core.toolkit import (
 )
 from kitaru_langgraph._callbacks import HANDLER, active_handler
 from kitaru_langgraph._codec import NodeOutput
-from kitaru_langgraph._identity import graph_path, node_identity, plain
+from kitaru_langgraph._identity import graph_path, is_plain_json, node_identity, plain
 from kitaru_langgraph._names import NODE_PREFIX, TASK_PREFIX
 
 T = TypeVar("T")
@@ -96,14 +96,15 @@ def _call_answered(
     token = active_handler.set(HANDLER)
     try:
         while True:
-            attempt = _attempt(config, answers)
+            # the first attempt runs in LangGraph's own config (its scratchpad is fresh)
+            attempt = _attempt(config, answers) if answers else config
             context = var_child_runnable_config.set(attempt) if attempt is not config else None
             try:
                 return call(attempt)
             except GraphInterrupt as exc:
                 raised = _raised(exc)
-                if attempt is config or raised is None:
-                    raise
+                if raised is None or _attempt(config, answers) is config:
+                    raise  # not in a graph's task: nothing to hand the answer to
             finally:
                 if context is not None:
                     var_child_runnable_config.reset(context)
@@ -125,14 +126,15 @@ async def _acall_answered(
     token = active_handler.set(HANDLER)
     try:
         while True:
-            attempt = _attempt(config, answers)
+            # the first attempt runs in LangGraph's own config (its scratchpad is fresh)
+            attempt = _attempt(config, answers) if answers else config
             context = var_child_runnable_config.set(attempt) if attempt is not config else None
             try:
                 return await call(attempt)
             except GraphInterrupt as exc:
                 raised = _raised(exc)
-                if attempt is config or raised is None:
-                    raise
+                if raised is None or _attempt(config, answers) is config:
+                    raise  # not in a graph's task: nothing to hand the answer to
             finally:
                 if context is not None:
                     var_child_runnable_config.reset(context)
@@ -144,6 +146,15 @@ async def _acall_answered(
             )
     finally:
         active_handler.reset(token)
+
+
+def _stored(output: Any) -> Any:
+    """What is recorded: plain JSON as it is, anything else in LangGraph's own format."""
+    return output if is_plain_json(output) else NodeOutput(output)
+
+
+def _output(recorded: Any) -> Any:
+    return recorded.value if isinstance(recorded, NodeOutput) else recorded
 
 
 def run_node(
@@ -161,11 +172,10 @@ def run_node(
         return call(config)
     identity = node_identity(graph_path(config), node, state)
 
-    def body() -> NodeOutput:
-        return NodeOutput(_call_answered(node, config, call, interrupt_timeout))
+    def body() -> Any:
+        return _stored(_call_answered(node, config, call, interrupt_timeout))
 
-    recorded = run_operation(PREFIXES[kind] + node, body, kind=kind, identity=identity)
-    return recorded.value
+    return _output(run_operation(PREFIXES[kind] + node, body, kind=kind, identity=identity))
 
 
 async def arun_node(
@@ -182,8 +192,8 @@ async def arun_node(
         return await call(config)
     identity = node_identity(graph_path(config), node, state)
 
-    async def body() -> NodeOutput:
-        return NodeOutput(await _acall_answered(node, config, call, interrupt_timeout))
+    async def body() -> Any:
+        return _stored(await _acall_answered(node, config, call, interrupt_timeout))
 
     recorded = await arun_operation(PREFIXES[kind] + node, body, kind=kind, identity=identity)
-    return recorded.value
+    return _output(recorded)

@@ -37,13 +37,19 @@ class ScriptedChatModel(BaseChatModel):
     ) -> ChatResult:
         done = sum(isinstance(m, ToolMessage) for m in messages)
         testing.note_call(f"model {done}")
-        usage = {"input_tokens": 100 + 10 * done, "output_tokens": 20, "total_tokens": 120 + 10 * done}
+        usage = {
+            "input_tokens": 100 + 10 * done,
+            "output_tokens": 20,
+            "total_tokens": 120 + 10 * done,
+        }
         meta = {"model_name": self.model_name, "model_provider": "openai"}
         if done < len(self.plan):
             name, args = self.plan[done]
             message = AIMessage(
                 content="",
-                tool_calls=[{"name": name, "args": args, "id": f"call_{done}", "type": "tool_call"}],
+                tool_calls=[
+                    {"name": name, "args": args, "id": f"call_{done}", "type": "tool_call"}
+                ],
                 usage_metadata=usage,  # type: ignore[arg-type]
                 response_metadata=meta,
             )
@@ -70,7 +76,11 @@ def summarize(text: str) -> str:
     return f"summary of {text}"
 
 
-PLAN = [("lookup", {"topic": "otters"}), ("summarize", {"text": "facts"}), ("lookup", {"topic": "seals"})]
+PLAN = [
+    ("lookup", {"topic": "otters"}),
+    ("summarize", {"text": "facts"}),
+    ("lookup", {"topic": "seals"}),
+]
 
 
 def scripted_model() -> ScriptedChatModel:

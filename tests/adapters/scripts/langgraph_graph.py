@@ -135,7 +135,13 @@ async def a_right(state: State, config: RunnableConfig) -> dict[str, Any]:
 
 
 decorated = build(
-    {"plan": a_plan, "left": a_left, "right": a_right, "work": durable_node(work), "final": durable_node(final)}
+    {
+        "plan": a_plan,
+        "left": a_left,
+        "right": a_right,
+        "work": durable_node(work),
+        "final": durable_node(final),
+    }
 ).compile()
 
 
