@@ -470,3 +470,7 @@ def test_durable_tasks_of_an_entrypoint_are_reused_on_resume() -> None:
     names = [op.name for op in handle.get().operations]
     assert sorted(names) == ["langgraph__task.add_up", *["langgraph__task.double"] * 3]
     assert workflow.invoke([5]) == 10  # outside a flow: LangGraph's own task
+
+
+def test_the_adapter_page_runs(run_doc: Any) -> None:
+    run_doc("docs/adapters/langgraph.md")
