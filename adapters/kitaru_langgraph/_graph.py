@@ -189,6 +189,8 @@ def durable_graph(
     name) names the graph's automatic executions and must be unique per process; create the
     graph at module level so that a resume in another process finds it.
     """
+    if isinstance(graph, DurableGraph):
+        graph = graph.graph  # wrapping again: its nodes are left as they are
     if isinstance(graph, StateGraph):
         graph = graph.compile(**compile_options)
     elif compile_options:

@@ -474,3 +474,23 @@ def test_durable_tasks_of_an_entrypoint_are_reused_on_resume() -> None:
 
 def test_the_adapter_page_runs(run_doc: Any) -> None:
     run_doc("docs/adapters/langgraph.md")
+
+
+def test_langgraph_values_are_stored_in_langgraphs_format_not_pickled() -> None:
+    from langgraph.types import Command, Send
+
+    from kitaru_core.toolkit import pack_value, unpack_value
+
+    state = {"messages": [HumanMessage("hi", id="h1"), AIMessage("hello")]}
+    command = Command(goto=[Send("work", {"n": 1})], update={"k": 1})
+    for value in (state, command):
+        packed = pack_value(value, what="a LangGraph value")
+        assert packed[0] == "langgraph"
+        assert unpack_value(packed, what="a LangGraph value") == value
+
+
+def test_wrapping_a_durable_graph_again_wraps_its_graph() -> None:
+    graph = durable_graph(chain("one"), name="once")
+    again = durable_graph(graph, name="twice")
+    assert again.invoke({"items": []}) == {"items": ["one"]}
+    assert ran == ["one"]
