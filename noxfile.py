@@ -8,6 +8,8 @@ without them, to catch drift on purpose.
 
 from __future__ import annotations
 
+import glob
+
 import nox
 
 nox.options.sessions = ["lint", "typecheck", "unit", "tests"]
@@ -18,8 +20,8 @@ CONSTRAINTS = "constraints.txt"
 # Extras pinned by the lock (all of them), the ones the test suite exercises, and one
 # environment per adapter (with what that adapter's tests need).
 LOCK_PYTHON = "3.11"
-TEST_EXTRAS = "dev,pydantic-ai,mcp,litellm,workers,celery"
-# Each adapter: its package (under adapters/, tests in tests/adapters/test_<name>.py), the
+TEST_EXTRAS = "dev,pydantic-ai,mcp,litellm,workers,celery,langgraph,langgraph-tests"
+# Each adapter: its package (under adapters/, tests in tests/adapters/test_<name>[_*].py), the
 # extras its environment gets besides dev, and the harness import it brings. An adapter's
 # session installs only its own extras, so no harness (the Claude SDK's large binary) lands in
 # another's environment; the session checks that none did.
@@ -27,6 +29,7 @@ ADAPTERS = {
     "pydantic-ai": ("kitaru_pydantic_ai", "pydantic-ai,mcp", "pydantic_ai"),
     "litellm": ("kitaru_litellm", "litellm", "litellm"),
     "claude-agent-sdk": ("kitaru_claude_agent_sdk", "claude-agent-sdk", "claude_agent_sdk"),
+    "langgraph": ("kitaru_langgraph", "langgraph,langgraph-tests", "langgraph"),
 }
 # Adapters left out of TEST_EXTRAS (the Claude SDK bundles a ~400 MB CLI): their tests run only
 # in their own `adapter` session, so the sessions without them do not collect those tests.
@@ -89,9 +92,11 @@ def adapter(session: nox.Session, name: str) -> None:
     others = [other for _, _, other in ADAPTERS.values() if other != harness]
     session.run("python", "-c", ONLY_ITS_HARNESS, harness, *others)
     session.run("mypy", f"adapters/{package}")
-    test_file = f"tests/adapters/test_{package.removeprefix('kitaru_')}.py"
+    # tests/adapters/test_<name>.py and any test_<name>_*.py beside it
+    stem = f"tests/adapters/test_{package.removeprefix('kitaru_')}"
+    test_files = sorted({f"{stem}.py", *glob.glob(f"{stem}_*.py")})
     session.run(
-        "pytest", test_file, *session.posargs, env={**OFFLINE_ENV, "KITARU_TESTS_NO_SKIPS": "1"}
+        "pytest", *test_files, *session.posargs, env={**OFFLINE_ENV, "KITARU_TESTS_NO_SKIPS": "1"}
     )
     if name in ADAPTER_EXAMPLES:
         session.env["KITARU_HOME"] = session.create_tmp()
@@ -117,11 +122,12 @@ def postgres(session: nox.Session) -> None:
 @nox.session
 def examples(session: nox.Session) -> None:
     """Every example, offline."""
-    install(session, "-e", ".[pydantic-ai,litellm]")
+    install(session, "-e", ".[pydantic-ai,litellm,langgraph]")
     session.env.update(OFFLINE_ENV)
     session.env["KITARU_HOME"] = session.create_tmp()
     session.run("python", "examples/quickstart.py")
     session.run("python", "examples/pydantic_ai_research_agent.py", "--offline")
+    session.run("python", "examples/langgraph_agent.py", "--offline")
 
 
 @nox.session

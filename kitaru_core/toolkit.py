@@ -17,6 +17,7 @@ Importable as ``kitaru.toolkit``. See docs/plugins/adapters.md.
   :func:`find_object`, :func:`caller_origin`.
 - Storing harness values: :class:`JsonSerializer`, :func:`pack_value`, :func:`unpack_value`.
 - Storage an adapter owns: :class:`AdapterLog` (append-only JSON logs in the stack's store).
+- An adapter's own records in the store (a harness's checkpoints): :class:`AdapterRecords`.
 
 Operation names are persisted data: renaming one breaks the resume of stored executions. Pin
 them with the contract test kit, ``kitaru_core.testing``.
@@ -60,6 +61,7 @@ from kitaru_core.llm._llm import (
     scrub,
 )
 from kitaru_core.llm._pricing import price
+from kitaru_core.store._records import AdapterRecord
 from kitaru_core.store._serialization import get_registry
 from kitaru_core.waits import _waits
 
@@ -622,3 +624,87 @@ class AdapterLog:
     def delete(self, stream: str, *, prefix: str | None = None) -> None:
         """Delete ``stream`` and, with ``prefix``, every stream whose name starts with it."""
         self._store().delete_adapter_logs(self.namespace, stream, prefix=prefix)
+
+
+# --- an adapter's own records ------------------------------------------------------------------
+
+
+class AdapterRecords:
+    """Key/value records an adapter keeps in the current stack's store (a harness's own
+    checkpoints, say), so one database holds them and Kitaru's executions.
+
+    Records live under ``namespace`` (the adapter's, e.g. ``"langgraph.checkpoints"``), in a
+    ``partition`` (e.g. a thread id), by ``key``; a scan returns them ordered by partition
+    and key, so keys that sort by time list oldest (or ``newest_first``) first. Values are
+    bytes: small ones inline in the row, larger ones (over the stack's inline limit) in the
+    artifact store, written before the row. Every call is one store transaction; these
+    methods are sync (wrap them in ``asyncio.to_thread`` from async code).
+    """
+
+    def __init__(self, namespace: str) -> None:
+        _runtime.check_storable("Adapter record namespace", namespace, limit=100)
+        self.namespace = namespace
+
+    @staticmethod
+    def _stores() -> tuple[Any, Any]:
+        """The store and blob store: the running execution's inside a flow (its stack may be
+        another than the active one), the active stack's elsewhere."""
+        # lazy: store backends are opened on first use, never by import kitaru
+        from kitaru_core._config import load_settings
+        from kitaru_core.store._backends import current_blob_store, current_store
+
+        run = _context.current_run()
+        settings = run.settings if run is not None else load_settings()
+        store = run.store if run is not None else current_store(settings)
+        return store, (current_blob_store, settings)
+
+    def put(self, partition: str, items: Mapping[str, bytes]) -> None:
+        """Insert or replace the records ``key: value`` of ``partition``, in one transaction."""
+        store, (blobs, settings) = self._stores()
+        limit = settings.inline_limit
+        records = []
+        for key, value in items.items():
+            _runtime.check_storable("Adapter record key", key, limit=300)
+            if len(value) > limit:
+                ref = blobs(settings).put(bytes(value))
+                records.append(AdapterRecord(self.namespace, partition, key, None, ref))
+            else:
+                records.append(AdapterRecord(self.namespace, partition, key, bytes(value)))
+        _runtime.check_storable("Adapter record partition", partition, limit=300)
+        store.put_adapter_records(records)
+
+    def get(self, partition: str, key: str) -> bytes | None:
+        """The value of one record, or None."""
+        found = self.scan(partition, prefix=key, limit=None)
+        return next((value for _, k, value in found if k == key), None)
+
+    def scan(
+        self,
+        partition: str | None,
+        *,
+        prefix: str = "",
+        below: str | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[tuple[str, str, bytes]]:
+        """``(partition, key, value)`` of the records in ``partition`` (None: every one) whose
+        key starts with ``prefix`` and sorts below ``below``, by partition and key."""
+        store, (blobs, settings) = self._stores()
+        records = store.scan_adapter_records(
+            self.namespace,
+            partition,
+            prefix=prefix,
+            below=below,
+            newest_first=newest_first,
+            limit=limit,
+        )
+        return [
+            (r.partition, r.key, r.value if r.ref is None else blobs(settings).get(r.ref))
+            for r in records
+        ]
+
+    def delete(self, partition: str, *, prefix: str = "") -> int:
+        """Delete the records of ``partition`` whose key starts with ``prefix``; their count."""
+        store, _ = self._stores()
+        count: int = store.delete_adapter_records(self.namespace, partition, prefix=prefix)
+        return count

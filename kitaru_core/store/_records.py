@@ -136,3 +136,15 @@ class WaitRecord:
     answered_at: float | None = None
     rejection: str | None = None
     """Why the flow's own type refused the last answer (the wait is pending again), if it did."""
+
+
+@dataclass
+class AdapterRecord:
+    """One record an adapter keeps: ``value`` inline, or ``ref`` to a blob of the artifact
+    store (written by the toolkit before the row)."""
+
+    namespace: str
+    partition: str
+    key: str
+    value: bytes | None = None
+    ref: str | None = None

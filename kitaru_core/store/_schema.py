@@ -141,4 +141,16 @@ adapter_log = sa.Table(
     sa.Index("ix_kitaru_adapter_log_stream", "namespace", "stream", "seq"),
 )
 
+adapter_records = sa.Table(
+    "kitaru_adapter_records",
+    metadata,
+    sa.Column("namespace", sa.String(100), primary_key=True),
+    sa.Column("partition", sa.String(300), primary_key=True),
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("value", sa.LargeBinary),
+    sa.Column("ref", sa.String(200)),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+"""Records an adapter keeps in the store (toolkit.AdapterRecords), ordered by key."""
+
 TABLE_NAMES = frozenset(metadata.tables)

@@ -24,6 +24,7 @@ from kitaru_core.errors import (
 from kitaru_core.store import _schema as t
 from kitaru_core.store._migrations import ensure_schema
 from kitaru_core.store._records import (
+    AdapterRecord,
     ArtifactRecord,
     ExecutionRecord,
     LogRecord,
@@ -584,6 +585,62 @@ class SqlStore(Store):
             ).first()
             if exists is None:
                 conn.execute(t.waits.insert(), _row_values(record, _WAIT_COLUMNS))
+
+    # adapter records ----------------------------------------------------------------------
+
+    def put_adapter_records(self, records: Sequence[AdapterRecord]) -> None:
+        if not records:
+            return
+        c = t.adapter_records.c
+        now = time.time()
+        with self._engine.begin() as conn:
+            for record in records:
+                conn.execute(
+                    t.adapter_records.delete().where(
+                        c.namespace == record.namespace,
+                        c.partition == record.partition,
+                        c.key == record.key,
+                    )
+                )
+            conn.execute(
+                t.adapter_records.insert(),
+                [{**dataclasses.asdict(r), "updated_at": now} for r in records],
+            )
+
+    def scan_adapter_records(
+        self,
+        namespace: str,
+        partition: str | None,
+        *,
+        prefix: str = "",
+        below: str | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[AdapterRecord]:
+        c = t.adapter_records.c
+        query = sa.select(c.namespace, c.partition, c.key, c.value, c.ref).where(
+            c.namespace == namespace
+        )
+        if partition is not None:
+            query = query.where(c.partition == partition)
+        if prefix:
+            query = query.where(sa.func.substr(c.key, 1, len(prefix)) == prefix)
+        if below is not None:
+            query = query.where(c.key < below)
+        order = [c.partition, c.key]
+        query = query.order_by(*(col.desc() for col in order) if newest_first else order)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._engine.connect() as conn:
+            return [AdapterRecord(*row) for row in conn.execute(query)]
+
+    def delete_adapter_records(self, namespace: str, partition: str, *, prefix: str = "") -> int:
+        c = t.adapter_records.c
+        query = t.adapter_records.delete().where(c.namespace == namespace, c.partition == partition)
+        if prefix:
+            query = query.where(sa.func.substr(c.key, 1, len(prefix)) == prefix)
+        with self._engine.begin() as conn:
+            return int(conn.execute(query).rowcount or 0)
 
     def get_waits(self, exec_id: str) -> list[WaitRecord]:
         c = t.waits.c

@@ -6,7 +6,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from kitaru_core.errors import StoreError
 from kitaru_core.store._records import (
+    AdapterRecord,
     ArtifactRecord,
     ExecutionRecord,
     LogRecord,
@@ -169,7 +171,7 @@ class Store(ABC):
         """Make an answered wait pending again, saying why its answer was refused; False when
         it was not answered (any more)."""
 
-    # adapter logs (optional: a backend without them raises NotImplementedError) -----------
+    # Logs adapters keep (toolkit.AdapterLog). Not abstract, like the records below.
 
     def append_adapter_log(
         self,
@@ -183,22 +185,47 @@ class Store(ABC):
         """Append ``(item id, JSON text)`` items to a log at time ``at`` (epoch ms), in one
         transaction; an item whose id the log already holds is skipped. ``replace`` empties the
         log first."""
-        raise NotImplementedError(f"The store at {self.url} keeps no adapter logs.")
+        raise StoreError(f"The store at {self.url} keeps no adapter logs.")
 
     def read_adapter_log(self, namespace: str, stream: str) -> list[str] | None:
         """The JSON texts of a log in append order; None when it holds nothing."""
-        raise NotImplementedError(f"The store at {self.url} keeps no adapter logs.")
+        raise StoreError(f"The store at {self.url} keeps no adapter logs.")
 
     def list_adapter_logs(self, namespace: str, prefix: str) -> list[tuple[str, float]]:
         """``(stream, last append time in epoch ms)`` of each log whose name starts with
         ``prefix``."""
-        raise NotImplementedError(f"The store at {self.url} keeps no adapter logs.")
+        raise StoreError(f"The store at {self.url} keeps no adapter logs.")
 
     def delete_adapter_logs(
         self, namespace: str, stream: str, *, prefix: str | None = None
     ) -> None:
         """Delete log ``stream``, and with ``prefix`` every log whose name starts with it."""
-        raise NotImplementedError(f"The store at {self.url} keeps no adapter logs.")
+        raise StoreError(f"The store at {self.url} keeps no adapter logs.")
+
+    # Records adapters keep (toolkit.AdapterRecords). Not abstract: a backend without them
+    # refuses clearly, and the rest of Kitaru works on it.
+
+    def put_adapter_records(self, records: Sequence[AdapterRecord]) -> None:
+        """Insert or replace ``records`` in one transaction."""
+        raise StoreError(f"The store at {self.url} keeps no adapter records.")
+
+    def scan_adapter_records(
+        self,
+        namespace: str,
+        partition: str | None,
+        *,
+        prefix: str = "",
+        below: str | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[AdapterRecord]:
+        """Records of ``namespace`` (in ``partition``, or all) whose key starts with
+        ``prefix`` (and sorts below ``below``), ordered by partition and key."""
+        raise StoreError(f"The store at {self.url} keeps no adapter records.")
+
+    def delete_adapter_records(self, namespace: str, partition: str, *, prefix: str = "") -> int:
+        """Delete the records of ``partition`` whose key starts with ``prefix``; their count."""
+        raise StoreError(f"The store at {self.url} keeps no adapter records.")
 
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release connections."""

@@ -51,3 +51,12 @@ def test_research_agent_crash_prints_the_execution_id_to_resume(
         if importlib.util.find_spec(module) is None:
             pytest.skip(f"needs pip install 'kitaru[{extra}]'")
     crash_then_resume("pydantic_ai_research_agent.py", ["--offline"], subprocess_env, tmp_path)
+
+
+def test_langgraph_agent_crash_prints_the_execution_id_to_resume(
+    subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    if importlib.util.find_spec("langgraph") is None:
+        pytest.skip("needs pip install 'kitaru[langgraph]'")
+    resumed = crash_then_resume("langgraph_agent.py", ["--offline"], subprocess_env, tmp_path)
+    assert "reading n2" in resumed and "searching notes" not in resumed  # reused, not rerun

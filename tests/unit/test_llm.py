@@ -171,7 +171,8 @@ def test_import_kitaru_and_loading_plugins_import_no_harness() -> None:
     code = (
         "import sys, kitaru; kitaru.llm; "
         "from kitaru_core.plugins import list_plugins; list_plugins(); "
-        "harnesses = ('litellm', 'pydantic_ai', 'claude_agent_sdk'); "
+        "harnesses = ('litellm', 'pydantic_ai', 'claude_agent_sdk', 'langgraph', "
+        "'langchain_core'); "
         "print(','.join(m for m in harnesses if m in sys.modules))"
     )
     out = subprocess.run(
