@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, Mapping
 from typing import Any, ClassVar
 
 from pydantic_ai.agent import EventStreamHandler
@@ -10,9 +10,11 @@ from pydantic_ai.durable_exec import (
     JSON_CODEC,
     BaseDurabilityCapability,
     DurabilityEngineSpec,
+    DurableOperationBackend,
     conversation_id_from_run_id,
     external_event_scope,
 )
+from pydantic_ai.messages import AgentStreamEvent
 from pydantic_ai.models import Model
 from pydantic_ai.tools import AgentDepsT, RunContext
 
@@ -61,6 +63,7 @@ class KitaruDurability(BaseDurabilityCapability[AgentDepsT]):
         self.wait_timeout = wait_timeout
         self._history = toolkit.HistoryChain(message_text)
         self._backend: KitaruOperationBackend | None = None
+        self._model_operations: dict[tuple[str | None, str], tuple[Any, ...]] = {}
 
     @property
     def in_durable_context(self) -> bool:
@@ -87,6 +90,38 @@ class KitaruDurability(BaseDurabilityCapability[AgentDepsT]):
                 agent_name=self.name, history=self._history, default_model_id=self.default_model_id
             )
         return backend
+
+    def _bind_model_operations(
+        self, backend: DurableOperationBackend[Any], *, model_id: str | None, model_name: str
+    ) -> Any:
+        """The model operations bound for ``(model_id, model_name)``, bound once, not per request.
+
+        Pydantic AI binds them afresh at each model request unless the engine keeps them (DBOS
+        binds its own once); bound operations hold no per-request state. Kept per capability
+        object and backend, so a bound copy (``for_agent``) binds its own.
+        """
+        key = (model_id, model_name)
+        kept = self._model_operations.get(key)
+        if kept is not None and kept[0] is self and kept[1] is backend:
+            return kept[2]
+        operations = super()._bind_model_operations(
+            backend, model_id=model_id, model_name=model_name
+        )
+        self._model_operations[key] = (self, backend, operations)
+        return operations
+
+    def wrap_run_event_stream(
+        self, ctx: RunContext[AgentDepsT], *, stream: AsyncIterable[AgentStreamEvent]
+    ) -> AsyncIterable[AgentStreamEvent]:
+        """With no event stream handler, the run's events pass by untouched (no extra layer).
+
+        Pydantic AI calls this on every capability once any of them wraps the event stream; the
+        base class then relays each event through a generator of its own even with nothing to
+        do with it.
+        """
+        if self._effective_event_stream_handler() is None:
+            return stream
+        return super().wrap_run_event_stream(ctx, stream=stream)
 
     async def wrap_run(self, ctx: RunContext[AgentDepsT], *, handler: Any) -> Any:
         """Inside a flow, answer ``RequestInput`` (external events) with ``kitaru.wait()``."""

@@ -766,3 +766,93 @@ def test_automatic_execution_recorded_before_the_toolkit_reuses_its_calls_on_ret
     reused = [(op.kind, op.reused) for op in execution.operations if op.status == "completed"]
     assert reused == [("llm", True), ("tool", True), ("llm", True), ("tool", False), ("llm", False)]
     assert execution.cost_saved > 0
+
+
+# --- what the dispatch hands back, fresh and reused ---------------------------------------------
+
+
+class Reading(BaseModel):
+    label: str
+    value: int
+
+
+def tool_returns(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    if not any(isinstance(m, ModelResponse) for m in messages):
+        return ModelResponse(
+            parts=[
+                ToolCallPart("note", {"text": "hi"}, tool_call_id="t1"),
+                ToolCallPart("reading", {"value": 7}, tool_call_id="t2"),
+            ]
+        )
+    return ModelResponse(parts=[TextPart("done")])
+
+
+def returns_agent() -> DurableAgent[Any, Any]:
+    agent = Agent(FunctionModel(tool_returns, model_name="returns-model"), name="returns")
+
+    @agent.tool_plain
+    def note(text: str) -> str:
+        calls["tool"] += 1
+        return f"noted {text}"
+
+    @agent.tool_plain
+    def reading(value: int) -> Reading:
+        calls["tool"] += 1
+        return Reading(label="temp", value=value)
+
+    return DurableAgent(agent)
+
+
+def tool_contents(messages: list[ModelMessage]) -> list[Any]:
+    return [
+        part.content
+        for message in messages
+        if isinstance(message, ModelRequest)
+        for part in message.parts
+        if isinstance(part, ToolReturnPart)
+    ]
+
+
+def test_tool_results_are_the_same_fresh_and_reused() -> None:
+    """A text result is handed back as it is, anything else as its payload loads back: the
+    same values, of the same types, in a fresh run and in a resumed one."""
+    agent = returns_agent()
+    state = {"fail": True}
+    seen: list[list[Any]] = []
+
+    @kitaru.flow
+    def use_tools() -> str:
+        result = agent.run_sync("use the tools")
+        seen.append(tool_contents(result.all_messages()))
+        if state.pop("fail", False):
+            raise RuntimeError("crash after the agent")
+        return str(result.output)
+
+    handle = use_tools.run()
+    with pytest.raises(RuntimeError):
+        handle.wait()
+    assert calls == {"tool": 2}
+    calls.clear()
+    assert retry(handle.exec_id) == "done" and calls == {}
+    fresh, reused = seen
+    assert fresh == reused == ["noted hi", {"label": "temp", "value": 7}]
+    assert [type(c) for c in fresh] == [type(c) for c in reused] == [str, dict]
+
+
+def test_an_event_stream_handler_sees_the_runs_events_inside_a_flow() -> None:
+    kinds: list[str] = []
+
+    async def handler(ctx: RunContext[Any], events: Any) -> None:
+        async for event in events:
+            kinds.append(event.event_kind)
+
+    agent = make_agent(event_stream_handler=handler)
+
+    @kitaru.flow
+    def add_up() -> str:
+        return str(agent.run_sync("add things").output)
+
+    assert add_up() == "the answer is 3"  # with a handler, requests are streamed
+    assert kinds.count("function_tool_call") == 1
+    assert kinds.count("function_tool_result") == 1
+    assert "part_delta" in kinds  # the model's stream reached the handler too
