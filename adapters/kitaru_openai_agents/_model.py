@@ -40,7 +40,7 @@ def _event_adapter() -> TypeAdapter[Any]:
 
 def response_json(response: ModelResponse) -> Any:
     """JSON data of a model response (what its operation records)."""
-    return _response_adapter().dump_python(response, mode="json")
+    return _response_adapter().dump_python(response, mode="json", exclude_unset=True)
 
 
 def response_from_json(data: Any) -> ModelResponse:
@@ -144,7 +144,9 @@ class DurableModel(Model):
             recorded: list[Any] = []
             usage = None
             async for event in self.wrapped.stream_response(*args, **options):
-                recorded.append(_event_adapter().dump_python(event, mode="json"))
+                recorded.append(
+                    _event_adapter().dump_python(event, mode="json", exclude_unset=True)
+                )
                 queue.put_nowait(event)
                 if getattr(event, "type", None) == "response.completed":
                     usage = getattr(event.response, "usage", None)

@@ -25,10 +25,15 @@ def _item(item: Any, key: str) -> Any:
     return item.get(key) if isinstance(item, dict) else getattr(item, key, None)
 
 
-def tool_outputs(call: ModelCall) -> list[Any]:
-    """The function-call outputs in a request's input."""
+def tool_outputs(call: ModelCall, label: str = "") -> list[Any]:
+    """The outputs of the function calls (of calls ``label`` made) in a request's input."""
     items = [] if isinstance(call.input, str) else call.input
-    return [item for item in items if _item(item, "type") == "function_call_output"]
+    return [
+        item
+        for item in items
+        if _item(item, "type") == "function_call_output"
+        and str(_item(item, "call_id")).startswith(label)
+    ]
 
 
 class PlanModel(ScriptedModel):
@@ -45,11 +50,11 @@ class PlanModel(ScriptedModel):
     ) -> None:
         self.plan = list(steps)
         self.label = label
-        self.final = final or (lambda call: f"done after {len(tool_outputs(call))} tools")
+        self.final = final or (lambda call: f"done after {len(tool_outputs(call, label))} tools")
         super().__init__([ModelStep.respond(self.respond) for _ in range(10_000)])
 
     def respond(self, call: ModelCall) -> ModelStep:
-        step = len(tool_outputs(call))
+        step = len(tool_outputs(call, f"{self.label}-"))
         testing.note_call(f"{self.label} {step}")
         usage = Usage(requests=1, input_tokens=100, output_tokens=20, total_tokens=120)
         if step < len(self.plan):
