@@ -18,7 +18,7 @@ CONSTRAINTS = "constraints.txt"
 # Extras pinned by the lock (all of them), the ones the test suite exercises, and one
 # environment per adapter (with what that adapter's tests need).
 LOCK_PYTHON = "3.11"
-TEST_EXTRAS = "dev,pydantic-ai,mcp,litellm"
+TEST_EXTRAS = "dev,pydantic-ai,mcp,litellm,openai-agents"
 # Each adapter: its package (under adapters/, tests in tests/adapters/test_<name>.py), the
 # extras its environment gets besides dev, and the harness import it brings. An adapter's
 # session installs only its own extras, so no harness (the Claude SDK's large binary, later)
@@ -26,6 +26,7 @@ TEST_EXTRAS = "dev,pydantic-ai,mcp,litellm"
 ADAPTERS = {
     "pydantic-ai": ("kitaru_pydantic_ai", "pydantic-ai,mcp", "pydantic_ai"),
     "litellm": ("kitaru_litellm", "litellm", "litellm"),
+    "openai-agents": ("kitaru_openai_agents", "openai-agents", "agents"),
 }
 # Tests never reach the network: LiteLLM reads its bundled price map instead of fetching one.
 OFFLINE_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}

@@ -245,8 +245,8 @@ def test_a_retried_execution_reuses_every_call_and_saves_their_cost() -> None:
     state = {"crash": True}
 
     @kitaru.flow
-    async def flaky(question: str) -> str:
-        result = await runner.run(question)
+    def flaky(question: str) -> str:
+        result = runner.run_sync(question)
         if state.pop("crash", False):
             raise RuntimeError("crash after the run")
         return str(result.final_output)
@@ -284,8 +284,8 @@ def test_an_input_guardrail_tripwire_fails_the_flow_once() -> None:
     runner = DurableRunner(agent, name="guarded")
 
     @kitaru.flow
-    async def guarded(question: str) -> str:
-        return str((await runner.run(question)).final_output)
+    def guarded(question: str) -> str:
+        return str(runner.run_sync(question).final_output)
 
     handle = guarded.run("the password")
     with pytest.raises(InputGuardrailTripwireTriggered):
@@ -319,8 +319,8 @@ def test_each_attempt_makes_one_trace_tagged_with_the_execution() -> None:
         state = {"crash": True}
 
         @kitaru.flow
-        async def traced(question: str) -> str:
-            result = await runner.run(question)
+        def traced(question: str) -> str:
+            result = runner.run_sync(question)
             if state.pop("crash", False):
                 raise RuntimeError("crash")
             return str(result.final_output)
