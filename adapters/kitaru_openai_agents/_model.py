@@ -10,6 +10,7 @@ from typing import Any
 
 from agents.items import ModelResponse, TResponseStreamEvent
 from agents.models.interface import Model, ModelProvider
+from openai.types.responses import ResponseCompletedEvent
 from pydantic import TypeAdapter
 
 from kitaru_core import toolkit
@@ -142,14 +143,14 @@ class DurableModel(Model):
             ran = True
             started = time.perf_counter()
             recorded: list[Any] = []
-            usage = None
+            usage: Any = None
             async for event in self.wrapped.stream_response(*args, **options):
                 recorded.append(
                     _event_adapter().dump_python(event, mode="json", exclude_unset=True)
                 )
                 queue.put_nowait(event)
-                if getattr(event, "type", None) == "response.completed":
-                    usage = getattr(event.response, "usage", None)
+                if isinstance(event, ResponseCompletedEvent):
+                    usage = event.response.usage
             tokens_in = getattr(usage, "input_tokens", 0) or 0
             tokens_out = getattr(usage, "output_tokens", 0) or 0
             self._report(tokens_in, tokens_out, time.perf_counter() - started)

@@ -24,7 +24,7 @@ import pytest
 
 pytest.importorskip("agents")
 
-from agents import (  # noqa: E402
+from agents import (
     Agent,
     GuardrailFunctionOutput,
     InputGuardrailTripwireTriggered,
@@ -34,16 +34,19 @@ from agents import (  # noqa: E402
     set_trace_processors,
     set_tracing_disabled,
 )
-from agents.tracing import TracingProcessor  # noqa: E402
+from agents.tracing import TracingProcessor
+from kitaru_openai_agents._names import OPERATION_NAMES
 
-import kitaru  # noqa: E402
-from kitaru.adapters.openai_agents import DurableRunner, KitaruRunner  # noqa: E402
-from kitaru_core import testing  # noqa: E402
-from kitaru_core.errors import KitaruError  # noqa: E402
-from kitaru_openai_agents._names import OPERATION_NAMES  # noqa: E402
+import kitaru
+from kitaru.adapters.openai_agents import DurableRunner, KitaruRunner
+from kitaru_core import testing
+from kitaru_core.errors import KitaruError
 
 SCRIPTS = Path(__file__).parent / "scripts"
 SCRIPT = SCRIPTS / "contract_openai_agents.py"
+SUBPROCESS_TIMEOUT = 600
+"""Seconds per child process: importing the SDK alone takes seconds on a busy machine."""
+crash_test = pytest.mark.timeout(4 * SUBPROCESS_TIMEOUT)
 sys.path.insert(0, str(SCRIPTS))
 os.environ.setdefault("OPENAI_API_KEY", "sk-dummy-offline")  # no request ever leaves
 
@@ -57,6 +60,7 @@ def contract(scenario: str, kill_after: int = 3, **env: str) -> testing.AdapterC
         OPERATION_NAMES,
         kill_after,
         args=(scenario,),
+        timeout=SUBPROCESS_TIMEOUT,
         extra_env={"OPENAI_API_KEY": "sk-dummy-offline", **env},
     )
 
@@ -68,7 +72,7 @@ def run_script(env: dict[str, str], *args: str, kill_after: int | None = None) -
         env={**env, "OPENAI_API_KEY": "sk-dummy-offline", **extra},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=SUBPROCESS_TIMEOUT,
     )
 
 
@@ -78,13 +82,14 @@ def cli(env: dict[str, str], *args: str) -> Any:
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=SUBPROCESS_TIMEOUT,
     )
 
 
 # --- crash and resume ------------------------------------------------------------------------
 
 
+@crash_test
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("scenario", "kill_after"),
@@ -100,6 +105,7 @@ def test_a_killed_run_resumes_without_repeating_a_call(
     assert execution.cost_saved > 0
 
 
+@crash_test
 def test_a_killed_run_resumed_through_the_client_repeats_no_call(
     subprocess_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -124,6 +130,7 @@ def test_a_killed_run_resumed_through_the_client_repeats_no_call(
     assert sum(c.startswith("researcher ") for c in calls) == 5
 
 
+@crash_test
 def test_a_streamed_run_replays_its_recorded_responses_as_a_stream(
     subprocess_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -142,6 +149,7 @@ def test_a_streamed_run_replays_its_recorded_responses_as_a_stream(
     assert seen["2 run_item_stream_event tool_call_output_item"] == 4
 
 
+@crash_test
 def test_a_session_gets_no_duplicate_items_after_a_crash(
     subprocess_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -169,6 +177,7 @@ def test_a_session_gets_no_duplicate_items_after_a_crash(
 # --- approvals -------------------------------------------------------------------------------
 
 
+@crash_test
 @pytest.mark.parametrize(
     ("answer", "ran", "final"),
     [
@@ -340,7 +349,7 @@ def test_each_attempt_makes_one_trace_tagged_with_the_execution() -> None:
 
 
 def test_bad_input_is_named() -> None:
-    with pytest.raises(KitaruError, match="wraps an agents.Agent"):
+    with pytest.raises(KitaruError, match=r"wraps an agents\.Agent"):
         DurableRunner("not an agent")  # type: ignore[arg-type]
     runner = DurableRunner(_researcher([]), name="streamer")
     with pytest.raises(KitaruError, match="inside a @flow"):
