@@ -65,11 +65,21 @@ def tool_text(tool: Any) -> str:
     return text
 
 
-def _settings(model_settings: Any) -> Any:
+_last_settings: list[Any] = [object(), ""]
+"""The last model settings described, and their text: the SDK makes equal ones each turn."""
+
+
+def settings_text(model_settings: Any) -> str:
+    """Canonical JSON of model settings, without the prompt cache key (a hint, not content)."""
+    seen, text = _last_settings
+    if model_settings is seen or (type(model_settings) is type(seen) and model_settings == seen):
+        return str(text)
     data = model_settings.to_json_dict() if model_settings is not None else None
     if isinstance(data, dict):
-        data.pop("prompt_cache_key", None)  # a cache hint, not content
-    return data
+        data.pop("prompt_cache_key", None)
+    text = toolkit.canonical_json(data)
+    _last_settings[:] = [model_settings, text]
+    return text
 
 
 def request_identity(
@@ -98,7 +108,7 @@ def request_identity(
         "agent": agent,
         "model": model,
         "instructions": system_instructions,
-        "settings": _settings(model_settings),
+        "settings": settings_text(model_settings),
         "output": None if output_schema is None else output_schema.name(),
         "handoffs": [getattr(h, "tool_name", None) for h in handoffs],
         "previous_response_id": previous_response_id,

@@ -146,7 +146,7 @@ def test_a_streamed_run_replays_its_recorded_responses_as_a_stream(
     # saw it); attempt 2 streams all five: the two recorded ones replayed, the others live
     assert seen["1 raw_response_event response.completed"] in (1, 2)
     assert seen["2 raw_response_event response.completed"] == 5
-    assert seen["2 run_item_stream_event tool_call_output_item"] == 4
+    assert seen["2 run_item_stream_event tool_output"] == 4
 
 
 @crash_test

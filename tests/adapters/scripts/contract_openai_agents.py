@@ -106,9 +106,9 @@ async def oai_scenario(scenario: str, arg: str = "") -> str:
     if scenario == "stream":
         result = RUNNERS["plain"].run_streamed("durable agents")
         async for event in result.stream_events():
-            kind = getattr(event, "type", "")
-            data = getattr(event, "data", None)
-            note = f"{attempt()} {kind} {getattr(data, 'type', '')}".strip()
+            data = getattr(event, "data", None)  # raw events: the model's own event
+            what = getattr(data, "type", None) or getattr(event, "name", "")
+            note = f"{attempt()} {event.type} {what}"
             if os.environ.get(EVENTS_ENV):
                 with open(os.environ[EVENTS_ENV], "a") as log:
                     log.write(note + "\n")

@@ -40,6 +40,7 @@ class PlanModel(ScriptedModel):
     """Calls ``steps`` (tool name, arguments) in order, then answers ``final``."""
 
     model = "gpt-4o-mini"
+    provider = "openai"
 
     def __init__(
         self,
