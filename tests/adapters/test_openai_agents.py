@@ -362,3 +362,9 @@ def test_operation_names_are_pinned() -> None:
         "tool": ("*__tool.*",),
         "openai_agents": ("*__session.start",),
     }
+
+
+@crash_test
+def test_the_docs_page_runs(run_doc: Any) -> None:
+    proc = run_doc("docs/adapters/openai-agents.md", timeout=SUBPROCESS_TIMEOUT)
+    assert "forecaster__model.response" in proc.stdout
