@@ -102,11 +102,12 @@ def postgres(session: nox.Session) -> None:
 @nox.session
 def examples(session: nox.Session) -> None:
     """Every example, offline."""
-    install(session, "-e", ".[pydantic-ai,litellm]")
+    install(session, "-e", ".[pydantic-ai,litellm,openai-agents]")
     session.env.update(OFFLINE_ENV)
     session.env["KITARU_HOME"] = session.create_tmp()
     session.run("python", "examples/quickstart.py")
     session.run("python", "examples/pydantic_ai_research_agent.py", "--offline")
+    session.run("python", "examples/openai_agents_agent.py", "--offline")
 
 
 @nox.session
