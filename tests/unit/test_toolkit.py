@@ -227,6 +227,27 @@ def test_history_chain_equal_histories_equal_identities_whatever_came_before() -
     assert chain.chain([one, two])[0] != grown
 
 
+def test_history_chain_rebuilt_hashes_only_new_copies_and_notices_an_edit() -> None:
+    hashed: list[bytes] = []
+
+    def canonical(message: Any) -> bytes:
+        text = toolkit.message_json(message).encode()
+        hashed.append(text)
+        return text
+
+    fresh = toolkit.HistoryChain(lambda m: toolkit.message_json(m).encode())
+    chain = toolkit.HistoryChain(canonical, rebuilt=True)
+    history = [{"text": str(i)} for i in range(5)]
+    chain.chain([dict(m) for m in history[:4]])
+    hashed.clear()
+    value, _ = chain.chain([dict(m) for m in history])  # copies, equal to the last request's
+    assert value == fresh.chain(history)[0]
+    assert hashed == [b'{"text":"0"}', b'{"text":"3"}', b'{"text":"4"}']  # key, newest two
+    edited = [dict(m) for m in history]
+    edited[1]["text"] = "changed"
+    assert chain.chain(edited)[0] == fresh.chain(edited)[0] != value
+
+
 class Point:
     def __init__(self, x: int) -> None:
         self.x = x
