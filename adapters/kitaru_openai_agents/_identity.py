@@ -9,6 +9,7 @@ input with the recorded responses, and nothing that differs between two attempts
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Sequence
 from contextvars import ContextVar
@@ -65,20 +66,23 @@ def tool_text(tool: Any) -> str:
     return text
 
 
-_last_settings: list[Any] = [object(), ""]
-"""The last model settings described, and their text: the SDK makes equal ones each turn."""
+_last_settings: dict[str, tuple[Any, str]] = {}
+"""The last model settings described, with their text: the SDK makes equal ones each turn."""
 
 
 def settings_text(model_settings: Any) -> str:
     """Canonical JSON of model settings, without the prompt cache key (a hint, not content)."""
-    seen, text = _last_settings
-    if model_settings is seen or (type(model_settings) is type(seen) and model_settings == seen):
-        return str(text)
+    last = _last_settings.get("last")
+    if last is not None and (last[0] is model_settings or last[0] == model_settings):
+        return last[1]
     data = model_settings.to_json_dict() if model_settings is not None else None
     if isinstance(data, dict):
         data.pop("prompt_cache_key", None)
     text = toolkit.canonical_json(data)
-    _last_settings[:] = [model_settings, text]
+    try:  # a copy: settings changed in place must not match their old text
+        _last_settings["last"] = (copy.deepcopy(model_settings), text)
+    except Exception:  # settings holding something that cannot be copied: not remembered
+        _last_settings.pop("last", None)
     return text
 
 
