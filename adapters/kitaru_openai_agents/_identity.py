@@ -112,15 +112,15 @@ def request_identity(
         "agent": agent,
         "model": model,
         "instructions": system_instructions,
-        "settings": settings_text(model_settings),
         "output": None if output_schema is None else output_schema.name(),
         "handoffs": [getattr(h, "tool_name", None) for h in handoffs],
         "previous_response_id": previous_response_id,
         "conversation_id": conversation_id,
-        "prompt": jsonable(prompt),
+        "prompt": None if prompt is None else jsonable(prompt),
         "items": [len(items), chain],
     }
-    whole = "\n".join([toolkit.canonical_json(head), *(tool_text(t) for t in tools)])
+    texts = [toolkit.canonical_json(head), settings_text(model_settings)]
+    whole = "\n".join([*texts, *(tool_text(t) for t in tools)])
     fingerprint = hashlib.blake2b(whole.encode(), digest_size=10).hexdigest()
     shown = (
         f'{{"agent":{toolkit.canonical_json(agent)},"history_length":{len(items)},'

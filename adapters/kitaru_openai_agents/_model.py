@@ -30,23 +30,14 @@ PARAMETERS = (
 
 
 @cache
-def _response_adapter() -> TypeAdapter[ModelResponse]:
+def response_adapter() -> TypeAdapter[ModelResponse]:
+    """Pydantic's adapter of ``ModelResponse`` (built once)."""
     return TypeAdapter(ModelResponse)
 
 
 @cache
 def _event_adapter() -> TypeAdapter[Any]:
     return TypeAdapter(TResponseStreamEvent)
-
-
-def response_json(response: ModelResponse) -> Any:
-    """JSON data of a model response (what its operation records)."""
-    return _response_adapter().dump_python(response, mode="json", exclude_unset=True)
-
-
-def response_from_json(data: Any) -> ModelResponse:
-    """The model response :func:`response_json` described."""
-    return _response_adapter().validate_python(data)
 
 
 def model_name_of(model: Model, requested: str | None = None) -> str | None:
@@ -130,12 +121,12 @@ class DurableModel(Model):
             response = await self.wrapped.get_response(*args, **options)
             usage = response.usage
             self._report(usage.input_tokens, usage.output_tokens, time.perf_counter() - started)
-            return response_json(response)
+            return response  # stored by the plugin's ModelResponseSerializer
 
-        data = await toolkit.arun_operation(
+        response: ModelResponse = await toolkit.arun_operation(
             f"{agent}__model.response", call, kind="llm", identity=identity
         )
-        return response_from_json(data)
+        return response
 
     def _report(self, tokens_in: int, tokens_out: int, latency: float) -> None:
         toolkit.report_usage(

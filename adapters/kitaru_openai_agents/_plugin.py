@@ -11,7 +11,8 @@ REQUIRES = ("agents",)
 
 @hookimpl
 def register_serializers(register: RegisterSerializer) -> None:
-    """A run result is stored as its JSON summary, never pickled."""
-    from kitaru_openai_agents._serializers import RunResultSerializer
+    """Model responses and run results are stored as JSON, never pickled."""
+    from kitaru_openai_agents._serializers import ModelResponseSerializer, RunResultSerializer
 
+    register(ModelResponseSerializer())
     register(RunResultSerializer())

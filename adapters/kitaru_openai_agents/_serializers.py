@@ -1,5 +1,7 @@
-"""Storing a run result (an automatic execution's result) as JSON, never pickle.
+"""Storing the SDK's values as JSON, never pickle: model responses, and run results.
 
+A ``ModelResponse`` (a model operation's output) is stored as pydantic-core's JSON of it,
+fields the provider left unset left out, so a reused response rebuilds the same input items.
 A ``RunResult`` holds live objects (agents, the run context), so it is stored as a summary:
 its final output, the last agent's name, the new items as input items, and the usage. It
 loads back as that summary (a dict).
@@ -20,6 +22,29 @@ def _output(value: Any) -> Any:
         return {"packed": pack_value(value, what="The final output of an agent run")}
     except SerializationError:
         return {"repr": repr(value)}
+
+
+class ModelResponseSerializer(JsonSerializer):
+    """An ``agents.items.ModelResponse``, as its JSON (serialized once, by pydantic-core)."""
+
+    name = "openai-agents-response"
+    module = "agents"
+
+    def accepts_loaded(self, value: Any) -> bool:
+        from agents.items import ModelResponse
+
+        return type(value) is ModelResponse
+
+    def dumps(self, value: Any) -> bytes:
+        from kitaru_openai_agents._model import response_adapter
+
+        data: bytes = response_adapter().dump_json(value, exclude_unset=True)
+        return data
+
+    def loads(self, data: bytes) -> Any:
+        from kitaru_openai_agents._model import response_adapter
+
+        return response_adapter().validate_json(data)
 
 
 class RunResultSerializer(JsonSerializer):
