@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import statistics
@@ -110,6 +111,7 @@ def sample(agent: Any, runner: Any, n: int, rounds: int) -> dict[str, Any]:
         return (await Runner.run(agent, "go", max_turns=n + 5)).final_output
 
     async def timed(call: Any) -> tuple[float, float]:
+        gc.collect()  # each run starts with no garbage left by the other system's run
         wall, cpu = time.perf_counter(), time.process_time()
         assert await call() == "done"
         return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000

@@ -159,7 +159,14 @@ def test_import_kitaru_loads_only_the_decorators_and_the_context() -> None:
     )
 
 
-ADAPTER_PACKAGES = ("kitaru_pydantic_ai", "kitaru_litellm")
+def _adapter_packages() -> tuple[str, ...]:
+    """The adapter packages the contract covers (its source modules in pyproject.toml)."""
+    config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (contract,) = [c for c in config["contracts"] if c["id"] == "adapters-use-the-toolkit"]
+    return tuple(contract["source_modules"])
+
+
+ADAPTER_PACKAGES = _adapter_packages()
 
 
 @pytest.fixture
