@@ -16,6 +16,7 @@ import pytest
 
 import kitaru
 from kitaru import toolkit
+from kitaru_core.llm import _pricing
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 calls: Counter[str] = Counter()
@@ -246,6 +247,20 @@ def test_history_chain_rebuilt_hashes_only_new_copies_and_notices_an_edit() -> N
     edited = [dict(m) for m in history]
     edited[1]["text"] = "changed"
     assert chain.chain(edited)[0] == fresh.chain(edited)[0] != value
+
+
+def test_a_flat_price_is_kept_per_model_and_a_tiered_one_is_looked_up_each_time() -> None:
+    genai_prices = pytest.importorskip("genai_prices")
+
+    def exact(model: str, tokens_in: int, tokens_out: int) -> float:
+        usage = genai_prices.Usage(input_tokens=tokens_in, output_tokens=tokens_out)
+        return float(genai_prices.calc_price(usage, model_ref=model).total_price)
+
+    for model in ("gpt-4o-mini", "gemini-2.5-pro"):  # flat; more per token past 200k
+        for tokens in ((120, 30), (1000, 200), (300_000, 1_000)):
+            assert toolkit.price(model, *tokens) == pytest.approx(exact(model, *tokens))
+    assert _pricing._rates[("gpt-4o-mini", None)] is not None
+    assert _pricing._rates[("gemini-2.5-pro", None)] is None
 
 
 class Point:
