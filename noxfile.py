@@ -20,7 +20,7 @@ CONSTRAINTS = "constraints.txt"
 # Extras pinned by the lock (all of them), the ones the test suite exercises, and one
 # environment per adapter (with what that adapter's tests need).
 LOCK_PYTHON = "3.11"
-TEST_EXTRAS = "dev,pydantic-ai,mcp,litellm,workers,celery,langgraph,langgraph-tests"
+TEST_EXTRAS = "dev,pydantic-ai,mcp,litellm,workers,celery,langgraph,langgraph-tests,openai-agents"
 # Each adapter: its package (under adapters/, tests in tests/adapters/test_<name>[_*].py), the
 # extras its environment gets besides dev, and the harness import it brings. An adapter's
 # session installs only its own extras, so no harness (the Claude SDK's large binary) lands in
@@ -30,6 +30,7 @@ ADAPTERS = {
     "litellm": ("kitaru_litellm", "litellm", "litellm"),
     "claude-agent-sdk": ("kitaru_claude_agent_sdk", "claude-agent-sdk", "claude_agent_sdk"),
     "langgraph": ("kitaru_langgraph", "langgraph,langgraph-tests", "langgraph"),
+    "openai-agents": ("kitaru_openai_agents", "openai-agents", "agents"),
 }
 # Adapters left out of TEST_EXTRAS (the Claude SDK bundles a ~400 MB CLI): their tests run only
 # in their own `adapter` session, so the sessions without them do not collect those tests.
@@ -122,12 +123,13 @@ def postgres(session: nox.Session) -> None:
 @nox.session
 def examples(session: nox.Session) -> None:
     """Every example, offline."""
-    install(session, "-e", ".[pydantic-ai,litellm,langgraph]")
+    install(session, "-e", ".[pydantic-ai,litellm,langgraph,openai-agents]")
     session.env.update(OFFLINE_ENV)
     session.env["KITARU_HOME"] = session.create_tmp()
     session.run("python", "examples/quickstart.py")
     session.run("python", "examples/pydantic_ai_research_agent.py", "--offline")
     session.run("python", "examples/langgraph_agent.py", "--offline")
+    session.run("python", "examples/openai_agents_agent.py", "--offline")
 
 
 @nox.session

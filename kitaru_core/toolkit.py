@@ -445,25 +445,36 @@ class HistoryChain:
     of the last history of each conversation (keyed by its first message object) is kept, so
     a request that extends it hashes only its new messages. The newest message is never taken
     from the memo: a harness may still fill it in between two attempts.
+
+    ``rebuilt=True`` is for harnesses that pass fresh copies of their messages at each request
+    (equal, not the same objects): the memo is then found by the first message's canonical
+    text and earlier messages are compared with ``==`` (still far cheaper than hashing them).
     """
 
     CONVERSATIONS = 8
     """Conversations (concurrent runs sharing one chain object) remembered at once."""
 
-    def __init__(self, canonical: Callable[[Any], bytes]) -> None:
+    def __init__(self, canonical: Callable[[Any], bytes], *, rebuilt: bool = False) -> None:
         self._canonical = canonical
-        # id(first message) -> (messages but the newest, their chain values); the lists hold
-        # the messages, so an id here always names the object it was taken from.
-        self._memo: dict[int, tuple[list[Any], list[bytes]]] = {}
+        self._rebuilt = rebuilt
+        # first message (its id, or its text when rebuilt) -> (messages but the newest, their
+        # chain values); the lists hold the messages, so an id here names the object it was
+        # taken from.
+        self._memo: dict[Any, tuple[list[Any], list[bytes]]] = {}
 
     def chain(self, messages: Sequence[Any]) -> tuple[str, bytes]:
         """Hex chain of ``messages``, and the canonical text of the newest (empty if none)."""
         if not messages:
             return link(b"", b"").hex(), b""
-        key = id(messages[0])
+        key = self._canonical(messages[0]) if self._rebuilt else id(messages[0])
         kept, links = self._memo.get(key, ([], []))
         known = min(len(kept), len(messages) - 1)
-        if known and not (kept[known - 1] is messages[known - 1] and _same(kept, messages, known)):
+        if self._rebuilt:
+            if known and kept[:known] != list(messages[:known]):
+                known = _equal_prefix(kept, messages, known)
+        elif known and not (
+            kept[known - 1] is messages[known - 1] and _same(kept, messages, known)
+        ):
             known = _common_prefix(kept, messages, known)
         values = list(links[:known])
         value = values[-1] if values else b""
@@ -494,6 +505,13 @@ def _same(kept: list[Any], messages: Sequence[Any], count: int) -> bool:
 def _common_prefix(kept: Sequence[Any], messages: Sequence[Any], limit: int) -> int:
     for index in range(limit):
         if kept[index] is not messages[index]:
+            return index
+    return limit
+
+
+def _equal_prefix(kept: Sequence[Any], messages: Sequence[Any], limit: int) -> int:
+    for index in range(limit):
+        if kept[index] != messages[index]:
             return index
     return limit
 

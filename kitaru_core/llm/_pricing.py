@@ -65,18 +65,47 @@ def tables() -> tuple[Table, ...]:
     return tuple(found)
 
 
+Rates = tuple[Table, float, float]
+"""A table whose price for a model is flat: (table, dollars per input token, per output token)."""
+_rates: dict[tuple[str, str | None], Rates | None] = {}
+PROBES = ((1_000, 0), (0, 1_000), (400_000, 50_000))
+"""Token counts a model is priced at once to find out whether its price is flat: a model with
+tiered prices (more per token past a context size) fails the check at the large probe."""
+
+
+def _flat_rates(table: Table, model: str, provider: str | None) -> Rates | None:
+    """Per-token rates of ``model`` in ``table`` if its price is linear in the tokens."""
+    found = [table(model, i, o, provider) for i, o in PROBES]
+    if any(cost is None for cost in found):
+        return None
+    per_in, per_out, large = (float(cost or 0.0) for cost in found)
+    rate_in, rate_out = per_in / 1_000, per_out / 1_000
+    expected = rate_in * PROBES[2][0] + rate_out * PROBES[2][1]
+    return (table, rate_in, rate_out) if abs(expected - large) <= 1e-9 * max(1.0, large) else None
+
+
 def price(
     model: str | None, tokens_in: int, tokens_out: int, *, provider: str | None = None
 ) -> float | None:
-    """Dollar cost of a call of ``model`` from the installed price tables; None if unknown."""
+    """Dollar cost of a call of ``model`` from the installed price tables; None if unknown.
+
+    A model whose price is flat (the same per token however many) is looked up once; its
+    per-token rates are kept, so later calls cost a multiplication, not a table lookup.
+    """
     if not model:
         return None
     key = (model, provider)
     if key in _unpriced:
         return None
+    rates = _rates.get(key)
+    if rates is not None:
+        return rates[1] * tokens_in + rates[2] * tokens_out
     for table in tables():
         cost = table(model, tokens_in, tokens_out, provider)
         if cost is not None:
+            if key not in _rates:
+                with _lock:
+                    _rates[key] = _flat_rates(table, model, provider)
             return cost
     with _lock:
         _unpriced.add(key)

@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ADAPTERS = [("pydantic_ai", "pydantic_ai"), ("litellm", "litellm"), ("langgraph", "langgraph")]
+ADAPTERS = [
+    ("pydantic_ai", "pydantic_ai"),
+    ("litellm", "litellm"),
+    ("langgraph", "langgraph"),
+    ("openai_agents", "agents"),
+]
 
 
 @pytest.mark.parametrize(("harness", "requires"), ADAPTERS)

@@ -127,7 +127,7 @@ def test_events_reach_a_registered_plugin() -> None:
 def test_import_kitaru_stays_light() -> None:
     heavy = [
         *("sqlalchemy", "alembic", "pydantic", "pluggy", "fsspec", "typer", "rich", "litellm"),
-        *("jsonschema", "procrastinate", "celery", "psycopg"),
+        *("jsonschema", "procrastinate", "celery", "psycopg", "agents", "openai"),
     ]
     code = f"import sys, kitaru; print(','.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run(

@@ -16,6 +16,7 @@ import pytest
 
 import kitaru
 from kitaru import toolkit
+from kitaru_core.llm import _pricing
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 calls: Counter[str] = Counter()
@@ -225,6 +226,41 @@ def test_history_chain_equal_histories_equal_identities_whatever_came_before() -
     copies = [dict(one, timestamp=9), dict(two), dict(three)]
     assert other.chain(copies)[0] == grown
     assert chain.chain([one, two])[0] != grown
+
+
+def test_history_chain_rebuilt_hashes_only_new_copies_and_notices_an_edit() -> None:
+    hashed: list[bytes] = []
+
+    def canonical(message: Any) -> bytes:
+        text = toolkit.message_json(message).encode()
+        hashed.append(text)
+        return text
+
+    fresh = toolkit.HistoryChain(lambda m: toolkit.message_json(m).encode())
+    chain = toolkit.HistoryChain(canonical, rebuilt=True)
+    history = [{"text": str(i)} for i in range(5)]
+    chain.chain([dict(m) for m in history[:4]])
+    hashed.clear()
+    value, _ = chain.chain([dict(m) for m in history])  # copies, equal to the last request's
+    assert value == fresh.chain(history)[0]
+    assert hashed == [b'{"text":"0"}', b'{"text":"3"}', b'{"text":"4"}']  # key, newest two
+    edited = [dict(m) for m in history]
+    edited[1]["text"] = "changed"
+    assert chain.chain(edited)[0] == fresh.chain(edited)[0] != value
+
+
+def test_a_flat_price_is_kept_per_model_and_a_tiered_one_is_looked_up_each_time() -> None:
+    genai_prices = pytest.importorskip("genai_prices")
+
+    def exact(model: str, tokens_in: int, tokens_out: int) -> float:
+        usage = genai_prices.Usage(input_tokens=tokens_in, output_tokens=tokens_out)
+        return float(genai_prices.calc_price(usage, model_ref=model).total_price)
+
+    for model in ("gpt-4o-mini", "gemini-2.5-pro"):  # flat; more per token past 200k
+        for tokens in ((120, 30), (1000, 200), (300_000, 1_000)):
+            assert toolkit.price(model, *tokens) == pytest.approx(exact(model, *tokens))
+    assert _pricing._rates[("gpt-4o-mini", None)] is not None
+    assert _pricing._rates[("gemini-2.5-pro", None)] is None
 
 
 class Point:
