@@ -4,6 +4,7 @@ uses (invocation > decorator > configure() > KITARU_STACK > config file)."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import socket
 import tomllib
@@ -183,6 +184,14 @@ def test_the_default_stack_cannot_be_deleted() -> None:
     assert result.exit_code == 1 and "built in" in result.output
 
 
+# An unreachable PostgreSQL server is the unreachable store these tests use: reaching for it
+# needs the driver, which a bare install lacks (the `tests` session has it and skips nothing).
+needs_psycopg = pytest.mark.skipif(
+    importlib.util.find_spec("psycopg") is None, reason="needs psycopg (kitaru[postgres])"
+)
+
+
+@needs_psycopg
 def test_stack_create_refuses_an_unreachable_store_naming_it_and_why() -> None:
     port = closed_port()
     store = f"postgresql+psycopg://kitaru@127.0.0.1:{port}/kitaru"
@@ -326,6 +335,7 @@ def test_options_refuses_what_is_no_run_option() -> None:
         plain_flow.options(stak="prod")
 
 
+@needs_psycopg
 def test_an_unreachable_stack_is_refused_before_anything_runs(tmp_path: Path) -> None:
     CALLS.clear()
     port = closed_port()
