@@ -28,8 +28,8 @@ def test_guide_commands_run(worker_db: str, kitaru_home: Path, tmp_path: Path) -
         .replace("/tmp/kitaru-artifacts", str(tmp_path / "artifacts"))
     )
     pythons = [body for lang, body in blocks if lang == "python"]
-    assert pythons[0].startswith("# agents.py\n")
-    (tmp_path / "agents.py").write_text(pythons[0])
+    assert pythons[0].startswith("# research_flows.py\n")
+    (tmp_path / "research_flows.py").write_text(pythons[0])
     env = {**os.environ, "PYTHONPATH": str(HERE.parent.parent)}
     background: list[subprocess.Popen[str]] = []
     outputs = []
@@ -64,7 +64,7 @@ def test_guide_commands_run(worker_db: str, kitaru_home: Path, tmp_path: Path) -
             assert proc.wait(timeout=30) == 0
     text = "\n".join(outputs)
     assert "durable agents: result 0 / durable agents: result 1" in text
-    assert "nightly  0 3 * * *  agents:research" in text
+    assert "nightly  0 3 * * *  research_flows:research" in text
     assert "queued" in text  # the delayed runs wait for their time
 
 
