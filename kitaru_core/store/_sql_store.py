@@ -261,6 +261,7 @@ class SqlStore(Store):
         self._insert_owned_op = _HotInsert(self._engine, t.operations, _OP_COLUMNS, fenced=True)
         self._insert_log = _HotInsert(self._engine, t.logs, _LOG_COLUMNS)
         self._text_refuses_nul = self._engine.dialect.name == "postgresql"
+        self._insert_commits_alone = self._engine.dialect.name == "postgresql"
 
     @property
     def dialect(self) -> str:
@@ -438,12 +439,18 @@ class SqlStore(Store):
         else:
             insert = self._insert_owned_op
             sql, params = insert.sql, insert.fenced_params(record, owner)
+        # On PostgreSQL a lone INSERT commits by itself in one round trip to the server; the
+        # BEGIN ... COMMIT around it would cost a second one (and the server's work is the same).
+        alone = self._insert_commits_alone and not logs
         for last_try in (False, True):
             conn = self._held_connection()
             committing = False
             try:
                 cursor = conn.cursor()
-                cursor.execute(sql, params)
+                if alone:
+                    self._execute_alone(conn, cursor, sql, params)
+                else:
+                    cursor.execute(sql, params)
                 if owner is not None and cursor.rowcount != 1:
                     cursor.close()
                     conn.rollback()
@@ -479,6 +486,22 @@ class SqlStore(Store):
                     ) from exc
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _execute_alone(conn: Any, cursor: Any, sql: str, params: Any) -> None:
+        """Run one statement as its own transaction (the server commits it before answering).
+
+        The connection goes back to explicit transactions at once: the pool hands it to code
+        that relies on them. A retry after a dropped connection cannot write twice: the
+        operation's (exec_id, op_id, attempt) is unique.
+        """
+        driver = conn.driver_connection
+        driver.autocommit = True
+        try:
+            cursor.execute(sql, params)
+        finally:
+            if not driver.closed:
+                driver.autocommit = False
 
     def _taken_over(self, exec_id: str) -> ExecutionTakenOver:
         record = self.get_execution(exec_id)

@@ -31,6 +31,7 @@ from kitaru_core.store._records import (
     WaitRecord,
 )
 from kitaru_core.store._schema import TABLE_NAMES
+from kitaru_core.store._schema import executions as t_executions
 from kitaru_core.store._sql_store import SqlStore
 
 
@@ -254,6 +255,23 @@ def test_operations_load_in_write_order_and_round_trip(store: SqlStore) -> None:
     assert [op.seq for op in loaded] == sorted(op.seq for op in loaded)  # type: ignore[type-var]
     assert [without_seq(op) for op in loaded] == written
     assert store.load_operations("kr-none") == []
+
+
+def test_a_lone_operation_record_leaves_the_connection_to_explicit_transactions(
+    store: SqlStore,
+) -> None:
+    # On PostgreSQL an operation without logs is written in autocommit (one round trip); the
+    # held connection then goes back to the pool, whose users rely on BEGIN ... ROLLBACK.
+    record = execution()
+    store.create_execution(record)
+    store.record_operation(operation(record.exec_id, "alone"))
+    store._drop_held()  # back to the pool, as when the recording thread ends
+    engine = store._engine
+    with pytest.raises(RuntimeError), engine.begin() as conn:
+        conn.execute(t_executions.delete().where(t_executions.c.exec_id == record.exec_id))
+        raise RuntimeError("roll it back")
+    assert store.get_execution(record.exec_id).exec_id == record.exec_id
+    assert [op.name for op in store.load_operations(record.exec_id)] == ["alone"]
 
 
 def test_record_operation_writes_its_logs_in_the_same_transaction(store: SqlStore) -> None:
