@@ -8,6 +8,8 @@ database, dropped at the end. One run measures:
 
 - per-checkpoint overhead on PostgreSQL (one process, local runner), and DBOS's per-step overhead
   on the same server in the same run (DBOS in its own venv under benchmarks/.venvs);
+- the server's floor: one small INSERT that commits on its own (plain psycopg, autocommit), what
+  any system that commits each step before the next pays at least on this server and disk;
 - resume of an execution with 1,000 recorded checkpoints on PostgreSQL;
 - throughput in checkpoints/s of I/O-bound checkpoints with 1 and with 2 ``kitaru worker``s;
 - answer-to-resume latency of a wait, with a worker running (p50 and p90).
@@ -85,6 +87,22 @@ def dbos_overhead(steps: int, repeats: int, workdir: Path) -> dict[str, Any]:
             return run_peer("dbos", steps, repeats, workdir, resume_steps=0)
         finally:
             os.environ.pop("DBOS_BENCH_DATABASE_URL", None)
+
+
+def commit_floor(steps: int, repeats: int) -> list[float]:
+    """Per-step ms of one INSERT committing by itself (a row like a checkpoint's), per repeat."""
+    import psycopg
+
+    samples = []
+    with database() as url, psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE floor (id serial PRIMARY KEY, op_id text, output bytea)")
+        insert = "INSERT INTO floor (op_id, output) VALUES (%s, %s)"
+        for _ in range(repeats + 1):  # the first repeat warms up
+            start = time.perf_counter()
+            for i in range(steps):
+                conn.execute(insert, (f"step:{i}", b"42"), prepare=True)
+            samples.append((time.perf_counter() - start) * 1000 / steps)
+    return samples[1:]
 
 
 class Stack:
@@ -207,10 +225,19 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         workdir = Path(tmp)
         kitaru = checkpoint_overhead(args.steps, args.repeats, workdir / "kitaru")
         dbos = dbos_overhead(args.steps, args.repeats, workdir / "dbos")
+        floor = commit_floor(args.steps, args.repeats)
         tp1 = throughput(1, executions=40, steps=25, pause=0.02, workdir=workdir)
         tp2 = throughput(2, executions=40, steps=25, pause=0.02, workdir=workdir)
         latency = wait_latency(args.latency_samples, workdir)
-    return {"kitaru": kitaru, "dbos": dbos, "tp1": tp1, "tp2": tp2, "latency": latency}
+    return {
+        "kitaru": kitaru,
+        "dbos": dbos,
+        "floor": floor,
+        "tp1": tp1,
+        "tp2": tp2,
+        "latency": latency,
+        "load": os.getloadavg()[0],
+    }
 
 
 def table(r: dict[str, Any]) -> str:
@@ -221,6 +248,7 @@ def table(r: dict[str, Any]) -> str:
     else:
         d_step = statistics.median(dbos["per_step_ms"])
         d_cell, ratio = f"{d_step:.3f}", f"{d_step / k_step:.1f}x"
+    floor = statistics.median(r["floor"])
     lat = sorted(r["latency"])
     p50 = statistics.median(lat)
     p90 = lat[int(0.9 * (len(lat) - 1))]
@@ -232,12 +260,18 @@ def table(r: dict[str, Any]) -> str:
             f"| per-step overhead, DBOS {dbos.get('version', '')} on the same PostgreSQL, "
             f"median (ms) | {d_cell} |",
             f"| DBOS / Kitaru | {ratio} |",
+            f"| the server's floor: one INSERT committing by itself, plain psycopg, median (ms) | "
+            f"{floor:.3f} |",
+            f"| Kitaru above that floor (ms) | {k_step - floor:.3f} |",
             f"| resume of 1,000 recorded checkpoints on PostgreSQL (ms) | "
             f"{r['kitaru']['resume_1000_ms']:.1f} |",
             f"| throughput, 1 worker (checkpoints/s) | {r['tp1']:.0f} |",
             f"| throughput, 2 workers (checkpoints/s) | {r['tp2']:.0f} |",
             f"| 2 workers / 1 worker | {r['tp2'] / r['tp1']:.2f}x |",
             f"| answer-to-resume latency of a wait, p50 / p90 (ms) | {p50:.0f} / {p90:.0f} |",
+            "",
+            f"Load average (1 min) at the end of the run: {r['load']:.1f} "
+            f"on {os.cpu_count()} CPUs.",
         ]
     )
 
