@@ -306,15 +306,30 @@ class _Serving:
             await asyncio.sleep(1.0 - time.time() % 1.0 + 0.01)
 
     async def _sweep(self) -> None:
-        """Every third of a lease, re-submit executions that need a worker and have no job."""
+        """Every third of a lease, re-submit executions that need a worker and have no job, and
+        close the jobs of workers that died (their executions are taken over by the former)."""
         period = self.spec.lease_seconds / 3
         while True:
             await asyncio.sleep(period)
             try:
                 for exec_id in await asyncio.to_thread(self.spec.queued):
                     await self._defer(exec_id, 0.0, [])
+                await self._close_stalled_jobs()
             except Exception as exc:  # the store or the queue is briefly away: try again
                 _say(f"worker sweep failed ({exc!r}); trying again in {period:g} s")
+
+    async def _close_stalled_jobs(self) -> None:
+        """Mark ``failed`` the jobs left ``doing`` by a worker whose heartbeat is older than a
+        lease. The execution itself is not lost: its lease expired too, and the sweep queued it
+        again, so the job row is all that is left to tidy."""
+        from procrastinate import jobs
+
+        manager = self.app.job_manager
+        stalled = await manager.get_stalled_jobs(
+            queue=QUEUE, seconds_since_heartbeat=self.spec.lease_seconds
+        )
+        for job in stalled:
+            await manager.finish_job(job, status=jobs.Status.FAILED, delete_job=False)
 
     async def run(self) -> None:
         lease = self.spec.lease_seconds

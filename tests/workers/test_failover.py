@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Workers, check_counts, marks, write_stack
+from conftest import LEASE, Workers, check_counts, marks, write_stack
 
 from kitaru_core import _config
 
@@ -51,6 +52,16 @@ def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         server.stop()
 
 
+def jobs_doing(store_url: str) -> list[int]:
+    """Ids of the Procrastinate jobs still marked as being run by some worker."""
+    import psycopg
+
+    url = store_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute("SELECT id FROM procrastinate_jobs WHERE status = 'doing'").fetchall()
+    return [row[0] for row in rows]
+
+
 def test_three_workers_one_killed(
     s3_bucket: str,
     worker_db: str,
@@ -81,6 +92,12 @@ def test_three_workers_one_killed(
         assert victim.wait(timeout=120) == -signal.SIGKILL
 
         results = {n: handle.wait(timeout=120) for n, handle in handles.items()}
+        # The killed worker's jobs do not stay 'doing' in Procrastinate's table for ever: once
+        # its heartbeat is older than a lease, a surviving worker's sweep closes them.
+        deadline = time.monotonic() + 10 * LEASE
+        while jobs_doing(worker_db) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert jobs_doing(worker_db) == []
     finally:
         pool.stop_all()
 
