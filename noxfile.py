@@ -43,6 +43,10 @@ NOT_COLLECTED = [f"--ignore={path}" for path in OWN_SESSION_ONLY]
 ADAPTER_EXAMPLES = {"claude-agent-sdk": "examples/claude_agent.py"}
 # Tests never reach the network: LiteLLM reads its bundled price map instead of fetching one.
 OFFLINE_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+# The suites run their test files on every core (pytest-xdist): much of a test's time is spent
+# waiting on a subprocess, a lease or a server, which another file's tests use meanwhile. A file
+# stays on one worker, so its module fixtures are made once.
+PARALLEL = ["-n", "auto", "--dist", "loadfile"]
 
 
 def install(session: nox.Session, *args: str) -> None:
@@ -71,8 +75,8 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def unit(session: nox.Session) -> None:
     """Unit tests on a bare install: no extras, only the test runner."""
-    install(session, "-e", ".", "pytest", "pytest-timeout")
-    session.run("pytest", "tests/unit", *session.posargs, env=OFFLINE_ENV)
+    install(session, "-e", ".", "pytest", "pytest-timeout", "pytest-xdist")
+    session.run("pytest", *PARALLEL, "tests/unit", *session.posargs, env=OFFLINE_ENV)
 
 
 @nox.session
@@ -81,6 +85,7 @@ def tests(session: nox.Session) -> None:
     install(session, "-e", f".[{TEST_EXTRAS}]")
     session.run(
         "pytest",
+        *PARALLEL,
         *NOT_COLLECTED,
         *session.posargs,
         env={**OFFLINE_ENV, "KITARU_TESTS_NO_SKIPS": "1"},
@@ -160,6 +165,7 @@ def latest(session: nox.Session) -> None:
     session.install("--upgrade", *eager, "-e", f".[{TEST_EXTRAS}]")
     session.run(
         "pytest",
+        *PARALLEL,
         *NOT_COLLECTED,
         *session.posargs,
         env={**OFFLINE_ENV, "KITARU_TESTS_NO_SKIPS": "1"},

@@ -32,6 +32,10 @@ def kitaru_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     monkeypatch.setenv("KITARU_HOME", str(home))
     for name in ("KITARU_STORE_URL", "KITARU_ARTIFACT_URL", "KITARU_STACK", "KITARU_DURABILITY"):
         monkeypatch.delenv(name, raising=False)
+    # The CLI's output must not depend on how pytest was started: a terminal's width (or the
+    # COLUMNS that pytest-xdist's workers inherit) would wrap its lines differently.
+    for name in ("COLUMNS", "LINES"):
+        monkeypatch.delenv(name, raising=False)
     _config.reset()
     _backends.close_all()
     yield home
