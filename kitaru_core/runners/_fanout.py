@@ -150,7 +150,6 @@ def start_child(
     ``fingerprint`` is ``(fingerprint, canonical input text)`` of the child's arguments.
     """
     settings = child_settings(flow, stack, run)
-    runner = runner_for(settings)
     spec = OperationSpec(name=flow.name, kind=CHILD_KIND)
 
     def create() -> str:
@@ -167,9 +166,7 @@ def start_child(
             parent=(run.exec_id, scope.op_id),
             detached=detached,
         )
-        if not runner.in_process:
-            runner.submit(child.exec_id)
-        return child.exec_id
+        return child.exec_id  # set going below, once the operation is recorded
 
     exec_id: str = run_operation(run, spec, fingerprint[0], fingerprint[1], create)
     record = run.store.get_execution(exec_id)
@@ -183,7 +180,7 @@ def _set_going(run: ExecutionRun, record: ExecutionRecord, settings: Settings) -
     runner = runner_for(settings)
     if runner.in_process:
         children_of(run).launch(record.exec_id, settings=settings)
-    elif record.status != "queued":  # a worker died in it: queue it for another one
+    else:  # queued for the workers (again, when a worker died in it: a queue deduplicates)
         runner.submit(record.exec_id)
 
 
@@ -195,12 +192,11 @@ def retry_child(run: ExecutionRun, exec_id: str, settings: Settings) -> None:
             f"Cannot retry child execution {exec_id}: it is {record.status}; only a failed "
             "child can be retried."
         )
-    runner = runner_for(settings)
-    if runner.in_process:
-        children_of(run).launch(exec_id, settings=settings, action="retry")
-        return
-    if run.store.transition(exec_id, to="queued", from_statuses=("failed",)):
-        runner.submit(exec_id)
+    # Queued first, so a wait right after it never reads the failure it replaces.
+    if run.store.transition(
+        exec_id, to="queued", from_statuses=("failed",), error=None, updated_at=time.time()
+    ):
+        _set_going(run, run.store.get_execution(exec_id), settings)
 
 
 # waiting ------------------------------------------------------------------------------------
@@ -257,8 +253,8 @@ def _raise_for_child(run: ExecutionRun, record: ExecutionRecord) -> None:
         error = record.error or {}
         raise ExecutionFailed(
             record.exec_id,
-            f"child execution {record.exec_id} (flow {record.flow_name!r}) of execution "
-            f"{run.exec_id} raised {error.get('type', 'an error')}: {error.get('message', '')}",
+            f"{error.get('type', 'Error')}: {error.get('message', '')} (flow "
+            f"{record.flow_name!r}, a child of execution {run.exec_id})",
             "Catch kitaru.ExecutionFailed in the parent and call handle.retry(), or fix the "
             f"cause and `kitaru executions retry {record.exec_id}`, then resume the parent.",
         )

@@ -80,9 +80,7 @@ def long_fan_out(n: int) -> list[int]:
 
 def main() -> None:
     """``python -c 'import fanout_flows; fanout_flows.main()' FLOW N``: run, print the end."""
-    chosen = {
-        f.name: f for f in (orchestrator, waits_on_a_human, long_fan_out)
-    }[sys.argv[1]]
+    chosen = {f.name: f for f in (orchestrator, waits_on_a_human, long_fan_out)}[sys.argv[1]]
     handle = chosen.run(int(sys.argv[2]))
     try:
         result = handle.wait()
