@@ -86,7 +86,11 @@ class FlowHandle:
         watch = WorkerWatch(self._settings, self.exec_id)
         while True:
             record = self._store.get_execution(self.exec_id)
-            settled = record.status in FINISHED_STATUSES or record.status == "waiting"
+            # A parent waiting for its children on a worker stack continues on its own.
+            waiting = record.status == "waiting" and (
+                not record.awaiting or watch.runner.in_process
+            )
+            settled = record.status in FINISHED_STATUSES or waiting
             if settled and (watch.runner.in_process or not needs_worker(record)):
                 return self.get().result_or_raise()
             if record.status == "queued":

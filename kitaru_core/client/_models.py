@@ -362,7 +362,7 @@ class Execution:
         """The result, or the error that stands for a non-completed status."""
         if self.status == "completed":
             return self.result
-        raise_for_record(self.exec_id, self.status, self.error)
+        raise_for_record(self.exec_id, self.status, self.error, self._record.awaiting)
 
     def to_dict(self, *, with_operations: bool = True, full_values: bool = False) -> dict[str, Any]:
         """JSON-ready fields; operations' inputs and outputs are previews unless
@@ -455,10 +455,16 @@ class Artifact:
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
 
-def raise_for_record(exec_id: str, status: str, error: dict[str, Any] | None) -> None:
-    """Raise the error that stands for a non-completed stored execution."""
+def raise_for_record(
+    exec_id: str,
+    status: str,
+    error: dict[str, Any] | None,
+    awaiting: Sequence[str] | None = None,
+) -> None:
+    """Raise the error that stands for a non-completed stored execution (``awaiting``: the
+    children a waiting one waits for)."""
     if status == "waiting":
-        raise ExecutionSuspended(exec_id)
+        raise ExecutionSuspended(exec_id, children=tuple(awaiting or ()))
     if status == "cancelled":
         raise ExecutionCancelled(f"Execution {exec_id} was cancelled.", exec_id=exec_id)
     if status == "failed":
