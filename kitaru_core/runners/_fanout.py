@@ -96,9 +96,12 @@ class Children:
 
 def _run_child(exec_id: str, settings: Settings, action: str) -> None:
     store = current_store(settings)
-    # Busy elsewhere, cancelled meanwhile...: the parent reads the child's status.
-    with contextlib.suppress(KitaruError):
-        continue_execution(exec_id, store=store, settings=settings, action=action)
+    try:
+        # Busy elsewhere, cancelled meanwhile...: the parent reads the child's status.
+        with contextlib.suppress(KitaruError):
+            continue_execution(exec_id, store=store, settings=settings, action=action)
+    finally:
+        store.release_thread()  # the pool thread may end: give its connection back
 
 
 _children: weakref.WeakKeyDictionary[ExecutionRun, Children] = weakref.WeakKeyDictionary()

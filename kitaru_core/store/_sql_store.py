@@ -272,6 +272,9 @@ class SqlStore(Store):
         self._drop_held()
         self._engine.dispose()
 
+    def release_thread(self) -> None:
+        self._drop_held()
+
     def _held_connection(self) -> Any:
         conn = getattr(self._held, "conn", None)
         if conn is None or not conn.is_valid:

@@ -251,5 +251,8 @@ class Store(ABC):
         """Delete the records of ``partition`` whose key starts with ``prefix``; their count."""
         raise StoreError(f"The store at {self.url} keeps no adapter records.")
 
+    def release_thread(self) -> None:  # noqa: B027 - optional for backends without resources
+        """Release what the calling thread holds (a thread that ends calls it: a child run)."""
+
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release connections."""
