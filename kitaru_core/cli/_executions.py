@@ -186,16 +186,20 @@ def _print_execution(execution: Execution, *, full: bool = False) -> None:
         ("saved", plain(f"{format_cost(execution.cost_saved)} by reused calls")),
     ]
     if execution.children or execution.reused_children:
-        usage = execution.children_usage
-        rows.append(
-            (
-                "children spent",
-                plain(
-                    f"{usage['tokens_in']} in / {usage['tokens_out']} out tokens, "
-                    f"{format_cost(usage['cost_spent'])}; saved {format_cost(usage['cost_saved'])}"
-                ),
+        for label, usage in (
+            ("children spent", execution.children_usage),
+            ("with children", execution.total_usage),
+        ):
+            rows.append(
+                (
+                    label,
+                    plain(
+                        f"{usage['tokens_in']} in / {usage['tokens_out']} out tokens, "
+                        f"{format_cost(usage['cost_spent'])} spent, "
+                        f"{format_cost(usage['cost_saved'])} saved"
+                    ),
+                )
             )
-        )
     values = execution.value_fields(full_values=full)
     if values.get("inputs"):
         rows.append(("inputs", plain(_shown(values["inputs"], full))))

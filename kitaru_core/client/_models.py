@@ -347,6 +347,18 @@ class Execution:
         return usage
 
     @property
+    def total_usage(self) -> dict[str, Any]:
+        """This execution's own model usage plus its children's (:attr:`children_usage`):
+        ``tokens_in``, ``tokens_out``, ``cost_spent``, ``cost_saved``."""
+        below = self.children_usage
+        return {
+            "tokens_in": self.tokens_in + below["tokens_in"],
+            "tokens_out": self.tokens_out + below["tokens_out"],
+            "cost_spent": self.cost_spent + below["cost_spent"],
+            "cost_saved": self.cost_saved + below["cost_saved"],
+        }
+
+    @property
     def duration(self) -> float | None:
         """Seconds from start to end, when it ended."""
         if self.ended_at is None or self.started_at is None:
@@ -391,6 +403,7 @@ class Execution:
             data["children"] = [child.exec_id for child in self.children]
             data["reused_children"] = self.reused_children
             data["children_usage"] = self.children_usage
+            data["total_usage"] = self.total_usage
         else:  # the totals stored when a run of it last stopped: no operations to load
             data["tokens_in"] = self._record.tokens_in
             data["tokens_out"] = self._record.tokens_out

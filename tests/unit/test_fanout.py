@@ -134,6 +134,7 @@ def test_links_show_in_client_and_cli_and_children_usage_rolls_up() -> None:
         "cost_saved": 0.0,
     }
     assert parent.cost_spent == 0  # its own part: it made no model call itself
+    assert parent.total_usage["tokens_in"] == 20 and parent.total_usage["cost_spent"] == 0.5
 
     runner = CliRunner()
     listed = runner.invoke(app, ["executions", "list", "--parent", parent.exec_id, "--json"])
@@ -151,7 +152,7 @@ def test_links_show_in_client_and_cli_and_children_usage_rolls_up() -> None:
         ].split()
     )
     text = runner.invoke(app, ["executions", "get", parent.exec_id]).output
-    assert children[1].exec_id in text and "children spent" in text
+    assert children[1].exec_id in text and "children spent" in text and "with children" in text
 
     missing = runner.invoke(app, ["executions", "list", "--parent", "kr-nope"])
     assert missing.exit_code != 0 and "kr-nope" in missing.output
@@ -244,6 +245,8 @@ def test_a_child_waiting_for_input_suspends_the_parent_which_resumes_after_the_a
         "waiting",
         {"waiting"},
     )
+    with pytest.raises(kitaru.InvalidExecutionState, match="waits for its child executions"):
+        client.input(handle.exec_id, True)  # the parent has no wait of its own to answer
     for child in children:
         client.input(child.exec_id, True)
     assert client.resume(handle.exec_id).wait() == [True, True]
