@@ -118,8 +118,9 @@ def test_child_killed_mid_run_continues_from_its_own_checkpoint_when_the_parent_
 
 
 def test_parent_of_a_child_waiting_on_a_human_exits_waiting_and_completes_after_the_answer(
-    fanout: Fanout,
+    fanout: Fanout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("KITARU_TEST_SIDE_EFFECTS", str(fanout.side_effects))  # for one resume here
     code, output = fanout.run("waits_on_a_human", 2)
     assert code == 0, output
     assert json.loads(output.splitlines()[-1])["status"] == "waiting"
@@ -139,6 +140,7 @@ def test_parent_of_a_child_waiting_on_a_human_exits_waiting_and_completes_after_
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert json.loads(resumed.stdout)["result"] == 0 * 10 + 1 + 1 * 10 + 1
     assert {c.status for c in client.list(parent=parent)} == {"completed"}
+    assert fanout.counts() == Counter({"research:0:1": 1, "research:1:1": 1, "summarize": 1})
 
 
 def test_cancel_of_a_parent_cancels_its_running_children(fanout: Fanout) -> None:
