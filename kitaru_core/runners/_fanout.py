@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from kitaru_core._config import Settings, settings_for_stack
 from kitaru_core.engine import _cancel, _context
+from kitaru_core.engine._fingerprint import digest
 from kitaru_core.engine._runner import continue_execution, create_execution
 from kitaru_core.engine._runtime import ExecutionRun, OperationSpec, run_operation
 from kitaru_core.errors import (
@@ -150,10 +151,14 @@ def start_child(
 ) -> tuple[str, Settings]:
     """Start (or, on resume, find again) a child execution of ``run``; its id and settings.
 
-    ``fingerprint`` is ``(fingerprint, canonical input text)`` of the child's arguments.
+    ``fingerprint`` is ``(fingerprint, canonical input text)`` of the child's arguments. The
+    operation's fingerprint hashes them with the kind, so a checkpoint that shares the child
+    flow's name and arguments is never taken for the child (or the child for it) when threads
+    call them in another order on resume.
     """
     settings = child_settings(flow, stack, run)
     spec = OperationSpec(name=flow.name, kind=CHILD_KIND)
+    identity = digest(f"{CHILD_KIND}:{fingerprint[0]}")
 
     def create() -> str:
         scope = _context.current_operation()
@@ -171,7 +176,7 @@ def start_child(
         )
         return child.exec_id  # set going below, once the operation is recorded
 
-    exec_id: str = run_operation(run, spec, fingerprint[0], fingerprint[1], create)
+    exec_id: str = run_operation(run, spec, identity, fingerprint[1], create)
     record = run.store.get_execution(exec_id)
     if needs_worker(record):
         _set_going(run, record, settings)

@@ -286,3 +286,33 @@ def test_an_async_flow_fans_out_to_async_children() -> None:
     assert asyncio.run(async_parent(3)) == [0, 2, 4]
     [parent] = executions("async_parent")
     assert len(parent.children) == 3
+
+
+# identity -----------------------------------------------------------------------------------
+
+
+@checkpoint(name="namesake")
+def namesake_step(i: int) -> str:
+    return f"checkpoint {i}"
+
+
+@flow(name="namesake")
+def namesake_flow(i: int) -> str:
+    return f"child {i}"
+
+
+@flow
+def uses_both(i: int) -> list[str]:
+    child = namesake_flow.run(i)
+    return [namesake_step(i), child.wait()]
+
+
+def test_a_child_and_a_checkpoint_of_one_name_and_arguments_are_two_operations() -> None:
+    handle = uses_both.run(3)
+    assert handle.wait() == ["checkpoint 3", "child 3"]
+    ops = KitaruClient().executions.get(handle.exec_id).operations
+    assert sorted(op.kind for op in ops) == ["checkpoint", "child"]
+    # Two identities, not the 0th and 1st call of one: threads that call them in another
+    # order on resume could otherwise give the checkpoint the child's record.
+    assert len({op.op_id.split(":")[1] for op in ops}) == 2
+    assert {op.op_id.split(":")[2] for op in ops} == {"0"}
