@@ -19,7 +19,6 @@ and its process lets go of it; the last child to finish moves it to ``queued``
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import threading
 import time
@@ -90,19 +89,32 @@ class Children:
             found = [self._running.get(exec_id) for exec_id in exec_ids]
         return [future for future in found if future is not None and not future.done()]
 
+    def refused(self, exec_id: str) -> KitaruError | None:
+        """Why this run's last attempt to run ``exec_id`` here stopped before running it (its
+        code cannot be imported here, its stack is down...), if it did."""
+        with self._lock:
+            future = self._running.get(exec_id)
+        if future is None or not future.done():
+            return None
+        result = future.result()
+        return result if isinstance(result, KitaruError) else None
+
     def close(self) -> None:
         """Let the threads finish their children; take no new ones."""
         self._pool.shutdown(wait=False)
 
 
-def _run_child(exec_id: str, settings: Settings, action: str) -> None:
+def _run_child(exec_id: str, settings: Settings, action: str) -> KitaruError | None:
+    """Run the child here; the error that kept it from running, if one did (the parent reads
+    how it ended from its status)."""
     store = current_store(settings)
     try:
-        # Busy elsewhere, cancelled meanwhile...: the parent reads the child's status.
-        with contextlib.suppress(KitaruError):
-            continue_execution(exec_id, store=store, settings=settings, action=action)
+        continue_execution(exec_id, store=store, settings=settings, action=action)
+    except KitaruError as exc:
+        return exc
     finally:
         store.release_thread()  # the pool thread may end: give its connection back
+    return None
 
 
 _children: weakref.WeakKeyDictionary[ExecutionRun, Children] = weakref.WeakKeyDictionary()
@@ -232,6 +244,12 @@ def await_children(run: ExecutionRun, exec_ids: Sequence[str]) -> list[Execution
             raise ExecutionSuspended(run.exec_id, children=tuple(r.exec_id for r in unfinished))
         for record in unfinished:
             if needs_worker(record):
+                refused = children_of(run).refused(record.exec_id)
+                if refused is not None:
+                    raise KitaruError(
+                        f"Child execution {record.exec_id} (flow {record.flow_name!r}) of "
+                        f"execution {run.exec_id} cannot run here: {refused}"
+                    ) from refused
                 children_of(run).launch(record.exec_id, settings=run.settings)
         futures = children_of(run).running([r.exec_id for r in unfinished])
         if futures:

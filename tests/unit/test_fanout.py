@@ -316,3 +316,25 @@ def test_a_child_and_a_checkpoint_of_one_name_and_arguments_are_two_operations()
     # order on resume could otherwise give the checkpoint the child's record.
     assert len({op.op_id.split(":")[1] for op in ops}) == 2
     assert {op.op_id.split(":")[2] for op in ops} == {"0"}
+
+
+@flow
+def homeless(i: int) -> int:
+    return i
+
+
+@flow
+def waits_for_homeless(i: int) -> int:
+    return homeless.run(i).wait()
+
+
+def test_a_child_that_cannot_run_here_fails_the_parent_instead_of_looping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its code cannot be imported in this process (as after a deploy that dropped it).
+    monkeypatch.setattr(homeless, "ref", "kitaru_no_such_module:homeless")
+    with pytest.raises(kitaru.KitaruError, match="cannot run here") as refused:
+        waits_for_homeless(1)
+    [child] = executions("homeless")
+    assert child.exec_id in str(refused.value) and child.status == "queued"
+    assert executions("waits_for_homeless")[0].status == "failed"
