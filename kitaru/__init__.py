@@ -51,7 +51,7 @@ if TYPE_CHECKING:
         use_stack,
     )
     from kitaru_core.client import Execution, KitaruClient, WaitInfo
-    from kitaru_core.client._handle import FlowHandle
+    from kitaru_core.client._handle import FlowHandle, gather, gather_async
     from kitaru_core.llm._llm import llm
     from kitaru_core.waits._waits import wait, wait_async
 
@@ -61,6 +61,8 @@ _LAZY = {
     "KitaruClient": "kitaru_core.client",
     "Execution": "kitaru_core.client",
     "FlowHandle": "kitaru_core.client._handle",
+    "gather": "kitaru_core.client._handle",
+    "gather_async": "kitaru_core.client._handle",
     "configure": "kitaru_core._config",
     "create_stack": "kitaru_core.api._stacks",
     "current_stack": "kitaru_core.api._stacks",
@@ -137,6 +139,8 @@ __all__ = [
     "current_stack",
     "delete_stack",
     "flow",
+    "gather",
+    "gather_async",
     "idempotency_key",
     "list_stacks",
     "llm",

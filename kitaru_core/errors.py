@@ -187,13 +187,28 @@ class ExecutionSuspended(KitaruError):
     code = "execution_suspended"
 
     def __init__(
-        self, exec_id: str, wait_name: str | None = None, *, wait_id: str | None = None
+        self,
+        exec_id: str,
+        wait_name: str | None = None,
+        *,
+        wait_id: str | None = None,
+        children: tuple[str, ...] = (),
     ) -> None:
         self.exec_id = exec_id
         self.wait_name = wait_name
         self.wait_id = wait_id
+        self.children = children
+        """The child executions the flow waits for (empty when it waits for input)."""
         target = f" --wait {wait_name}" if wait_name else ""
         self.command = f"kitaru executions input {exec_id}{target} --value JSON"
+        if children:
+            super().__init__(
+                f"Execution {exec_id} is waiting for its child execution"
+                f"{'s' if len(children) > 1 else ''} {', '.join(children)}. It continues when "
+                "they finish: on its own on a worker stack, else with "
+                f"`kitaru executions resume {exec_id}`."
+            )
+            return
         super().__init__(
             f"Execution {exec_id} is waiting for input{f' on {wait_name!r}' if wait_name else ''}. "
             f"Answer with `{self.command}`, then `kitaru executions resume {exec_id}`."

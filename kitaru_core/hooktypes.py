@@ -112,6 +112,11 @@ class ExecutionInfo(Protocol):
     @property
     def original_exec_id(self) -> str | None: ...
     @property
+    def parent_exec_id(self) -> str | None:
+        """The execution that started this one as a child (fan-out), if one did."""
+        ...
+
+    @property
     def metadata(self) -> dict[str, Any]: ...
 
 

@@ -100,21 +100,32 @@ class Flow(Generic[P, R]):
         name: str | None = None,
         stack: str | None = None,
         retries: int = 0,
+        max_concurrency: int | None = None,
     ) -> None:
         # lazy: keeps import kitaru fast
         from kitaru_core.engine._code import locate, register_flow
-        from kitaru_core.engine._runtime import check_storable
+        from kitaru_core.engine._runtime import DEFAULT_MAX_CONCURRENCY, check_storable
 
         if retries < 0:
             raise ValueError("@flow retries must be zero or more.")
+        if max_concurrency is not None and (
+            not isinstance(max_concurrency, int) or max_concurrency < 1
+        ):
+            raise ValueError(
+                f"@flow max_concurrency must be a whole number of one or more, not "
+                f"{max_concurrency!r}."
+            )
         functools.update_wrapper(self, func)
         self.func = func
         self.name = name or func.__name__
         check_storable("Flow name", self.name)
         self.stack = stack
         self.retries = retries
+        self.max_concurrency = max_concurrency or DEFAULT_MAX_CONCURRENCY
+        """How many child executions a run of this flow runs at once (local stacks)."""
         self.is_async = _is_async(func)
         self.signature = inspect.signature(func)
+        self._binder: Any = None  # made on the first start of a child of this flow
         self.ref, self.file, self.code_dir = locate(func)
         register_flow(self)
 
@@ -159,9 +170,12 @@ class Flow(Generic[P, R]):
 
     def start(self, options: RunOptions, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Start an execution with ``options`` and the flow's arguments (what ``run()`` and
-        ``options().run()`` share)."""
+        ``options().run()`` share). Inside a flow it starts a child execution of that flow's
+        execution and returns its handle at once (see ``runners/_fanout.py``)."""
         if self.is_async:
             return self._run_async(options, args, kwargs)
+        if _context.durable_run() is not None:
+            return self._start_child(options, args, kwargs)
         # lazy: keeps import kitaru fast
         from kitaru_core.api._queued import queue_on_workers
         from kitaru_core.client._handle import FlowHandle
@@ -183,6 +197,8 @@ class Flow(Generic[P, R]):
         from kitaru_core.client._handle import FlowHandle
         from kitaru_core.engine._runner import aexecute, create_execution, settings_for
 
+        if _context.durable_run() is not None:
+            return self._start_child(options, args, kwargs)
         arguments = self.bind(*args, **kwargs)
         settings = settings_for(self, options.stack)
         queued = queue_on_workers(self, arguments, settings, not_before=options.start_time())
@@ -190,6 +206,38 @@ class Flow(Generic[P, R]):
             return queued
         run = create_execution(self, arguments, settings=settings)
         return FlowHandle.of(await aexecute(self, run, arguments))
+
+    def _start_child(
+        self, options: RunOptions, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Start this flow as a child of the running execution: a durable operation of it."""
+        # lazy: keeps import kitaru fast
+        from kitaru_core.client._handle import FlowHandle
+        from kitaru_core.engine._fingerprint import ArgumentBinder, fingerprint_call
+        from kitaru_core.errors import KitaruError
+        from kitaru_core.runners._fanout import start_child
+        from kitaru_core.store._backends import current_store
+
+        run = _context.durable_run()
+        assert run is not None
+        if options.at is not None or options.delay is not None:
+            raise KitaruError(
+                f"Flow {self.name!r} is started inside a flow, as a child execution, which "
+                "starts at once: at= and delay= are for runs started outside a flow."
+            )
+        if self._binder is None:
+            self._binder = ArgumentBinder(self.func)
+        arguments = self.bind(*args, **kwargs)
+        fingerprint = fingerprint_call(self._binder, args, kwargs, self.name)
+        exec_id, settings = start_child(
+            run,
+            self,
+            arguments,
+            fingerprint,
+            stack=options.stack,
+            detached=bool(options.detached),
+        )
+        return FlowHandle(exec_id, store=current_store(settings), settings=settings)
 
     def replay(
         self,
@@ -266,7 +314,11 @@ def checkpoint(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
 def flow(func: Callable[P, R], /) -> Flow[P, R]: ...
 @overload
 def flow(
-    *, name: str | None = None, stack: str | None = None, retries: int = 0
+    *,
+    name: str | None = None,
+    stack: str | None = None,
+    retries: int = 0,
+    max_concurrency: int | None = None,
 ) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
 def flow(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
     """Make a function a durable flow: crash-resumable, replayable, recorded."""

@@ -31,6 +31,9 @@ class RunOptions:
     delay: float | None = None
     """Start no earlier than this many seconds from now; needs a worker stack."""
 
+    detached: bool | None = None
+    """A child execution (started inside a flow) that is not cancelled with its parent."""
+
     def start_time(self) -> float | None:
         """The Unix time the run may start, or None to start it now (``at`` or ``delay``)."""
         if self.at is None and self.delay is None:

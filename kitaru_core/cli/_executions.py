@@ -85,11 +85,15 @@ def list_executions(
         ),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 50,
+    parent: Annotated[
+        str | None,
+        typer.Option(metavar="ID", help="Only the child executions of execution ID."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Executions, newest first."""
     found = open_client().executions.list(
-        flow=flow, status=status.value if status else None, limit=limit
+        flow=flow, status=status.value if status else None, limit=limit, parent=parent
     )
     if as_json:
         print_json([execution.to_dict(with_operations=False) for execution in found])
@@ -169,6 +173,11 @@ def _print_execution(execution: Execution, *, full: bool = False) -> None:
         if execution.replay_from:
             source += f" (from {execution.replay_from})"
         rows.append(("replay of", plain(source)))
+    if execution.parent_id:
+        detached = " (detached)" if execution.detached else ""
+        rows.append(("parent", plain(execution.parent_id + detached)))
+    if execution.children:
+        rows.append(("children", _children_text(execution)))
     if execution.error:
         rows.append(("error", plain(format_error(execution.error), "red")))
     rows += [
@@ -176,6 +185,21 @@ def _print_execution(execution: Execution, *, full: bool = False) -> None:
         ("cost", plain(f"{format_cost(execution.cost_spent)} spent")),
         ("saved", plain(f"{format_cost(execution.cost_saved)} by reused calls")),
     ]
+    if execution.children or execution.reused_children:
+        for label, usage in (
+            ("children spent", execution.children_usage),
+            ("with children", execution.total_usage),
+        ):
+            rows.append(
+                (
+                    label,
+                    plain(
+                        f"{usage['tokens_in']} in / {usage['tokens_out']} out tokens, "
+                        f"{format_cost(usage['cost_spent'])} spent, "
+                        f"{format_cost(usage['cost_saved'])} saved"
+                    ),
+                )
+            )
     values = execution.value_fields(full_values=full)
     if values.get("inputs"):
         rows.append(("inputs", plain(_shown(values["inputs"], full))))
@@ -206,6 +230,17 @@ def _print_execution(execution: Execution, *, full: bool = False) -> None:
         )
     out.print()
     out.print(ops)
+
+
+def _children_text(execution: Execution) -> Any:
+    """Each child's id and status, one per line."""
+    text = plain("")
+    for number, child in enumerate(execution.children):
+        if number:
+            text.append("\n")
+        text.append(f"{child.exec_id} ({child.flow_name}) ")
+        text.append_text(status_text(child.status))
+    return text
 
 
 def _shown(value: Any, full: bool) -> str:

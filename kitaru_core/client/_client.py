@@ -37,13 +37,18 @@ class ExecutionsAPI(WaitsMixin, ReplayMixin):
         )
 
     def list(
-        self, flow: str | None = None, status: str | None = None, limit: int = 50
+        self,
+        flow: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        parent: str | None = None,
     ) -> list[Execution]:
-        """Newest first, optionally filtered by flow name and status."""
-        records = [
-            reconcile(self._store, record)
-            for record in self._store.list_executions(flow=flow, status=status, limit=limit)
-        ]
+        """Newest first, optionally filtered by flow name, status and parent execution (its
+        children)."""
+        if parent is not None:
+            self._store.get_execution(parent)  # an unknown parent is an error, not "none"
+        found = self._store.list_executions(flow=flow, status=status, limit=limit, parent=parent)
+        records = [reconcile(self._store, record) for record in found]
         return [
             Execution(record, self._store, self._settings)
             for record in records
@@ -100,8 +105,27 @@ class ExecutionsAPI(WaitsMixin, ReplayMixin):
         )
 
     def cancel(self, exec_id: str) -> Execution:
-        """Stop an execution that has not finished; a running one stops at its next operation."""
+        """Stop an execution that has not finished; a running one stops at its next operation.
+
+        Its unfinished child executions are cancelled too (and theirs), except those started
+        with ``options(detached=True)``.
+        """
         record = self._store.get_execution(exec_id)
+        if not self._cancel_one(exec_id):
+            raise InvalidExecutionState(
+                f"Cannot cancel execution {exec_id}: it is already {record.status}."
+            )
+        self._cancel_children(exec_id)
+        return self._wrap(exec_id)
+
+    def _cancel_children(self, exec_id: str) -> None:
+        for child in self._store.list_executions(parent=exec_id, limit=1_000_000):
+            if not child.detached:
+                self._cancel_one(child.exec_id)
+                self._cancel_children(child.exec_id)
+
+    def _cancel_one(self, exec_id: str) -> bool:
+        """Cancel ``exec_id`` if it has not finished (and its pending waits); False if it had."""
         now = time.time()
         if not self._store.transition(
             exec_id,
@@ -112,11 +136,9 @@ class ExecutionsAPI(WaitsMixin, ReplayMixin):
             owner=None,
             lease_expires_at=None,
         ):
-            raise InvalidExecutionState(
-                f"Cannot cancel execution {exec_id}: it is already {record.status}."
-            )
+            return False
         cancel_pending(self._store, exec_id)
-        return self._wrap(exec_id)
+        return True
 
 
 class ArtifactsAPI:

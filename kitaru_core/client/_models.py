@@ -243,6 +243,10 @@ class Execution:
         self.run_count = record.run_count
         self.metadata = record.metadata
         self.cost_saved = record.cost_saved
+        self.parent_id = record.parent_exec_id
+        """The execution whose flow started this one as a child, if one did."""
+        self.detached = record.detached
+        """A detached child is not cancelled with its parent."""
 
     @classmethod
     def from_record(cls, record: ExecutionRecord, store: Store, settings: Settings) -> Execution:
@@ -304,6 +308,56 @@ class Execution:
         """What this execution's model calls cost."""
         return sum(op.spent_cost for op in self.operations)
 
+    @cached_property
+    def children(self) -> list[Execution]:
+        """The child executions this one started (``child.run()`` inside its flow), oldest
+        first."""
+        found = self._store.list_executions(parent=self.exec_id, limit=1_000_000)
+        return [Execution(record, self._store, self._settings) for record in reversed(found)]
+
+    @cached_property
+    def reused_children(self) -> list[str]:
+        """Children of another execution that this one reused instead of starting them (a
+        replay reuses the source's completed children)."""
+        ids = []
+        for op in self.operations:
+            if op.kind == "child" and op.reused_from is not None:
+                ids.append(str(op.output))
+        return ids
+
+    @cached_property
+    def children_usage(self) -> dict[str, Any]:
+        """What this execution's children (and theirs) spent, and what reused children saved:
+        ``tokens_in``, ``tokens_out``, ``cost_spent``, ``cost_saved``."""
+        usage: dict[str, Any] = {"tokens_in": 0, "tokens_out": 0, "cost_spent": 0.0}
+        saved = 0.0
+        for child in self.children:
+            below = child.children_usage
+            usage["tokens_in"] += child._record.tokens_in + below["tokens_in"]
+            usage["tokens_out"] += child._record.tokens_out + below["tokens_out"]
+            usage["cost_spent"] += child._record.cost_spent + below["cost_spent"]
+            saved += child.cost_saved + below["cost_saved"]
+        for exec_id in self.reused_children:
+            try:
+                reused = Execution(self._store.get_execution(exec_id), self._store, self._settings)
+            except KitaruError:
+                continue  # deleted meanwhile: nothing to count
+            saved += reused._record.cost_spent + reused.children_usage["cost_spent"]
+        usage["cost_saved"] = saved
+        return usage
+
+    @property
+    def total_usage(self) -> dict[str, Any]:
+        """This execution's own model usage plus its children's (:attr:`children_usage`):
+        ``tokens_in``, ``tokens_out``, ``cost_spent``, ``cost_saved``."""
+        below = self.children_usage
+        return {
+            "tokens_in": self.tokens_in + below["tokens_in"],
+            "tokens_out": self.tokens_out + below["tokens_out"],
+            "cost_spent": self.cost_spent + below["cost_spent"],
+            "cost_saved": self.cost_saved + below["cost_saved"],
+        }
+
     @property
     def duration(self) -> float | None:
         """Seconds from start to end, when it ended."""
@@ -320,7 +374,7 @@ class Execution:
         """The result, or the error that stands for a non-completed status."""
         if self.status == "completed":
             return self.result
-        raise_for_record(self.exec_id, self.status, self.error)
+        raise_for_record(self.exec_id, self.status, self.error, self._record.awaiting)
 
     def to_dict(self, *, with_operations: bool = True, full_values: bool = False) -> dict[str, Any]:
         """JSON-ready fields; operations' inputs and outputs are previews unless
@@ -338,12 +392,18 @@ class Execution:
             "run_count": self.run_count,
             "metadata": self.metadata,
             "cost_saved": self.cost_saved,
+            "parent_id": self.parent_id,
+            "detached": self.detached,
         }
         if with_operations:
             data["operations"] = [op.to_dict(full_values=full_values) for op in self.operations]
             data["tokens_in"] = self.tokens_in
             data["tokens_out"] = self.tokens_out
             data["cost_spent"] = self.cost_spent
+            data["children"] = [child.exec_id for child in self.children]
+            data["reused_children"] = self.reused_children
+            data["children_usage"] = self.children_usage
+            data["total_usage"] = self.total_usage
         else:  # the totals stored when a run of it last stopped: no operations to load
             data["tokens_in"] = self._record.tokens_in
             data["tokens_out"] = self._record.tokens_out
@@ -408,10 +468,16 @@ class Artifact:
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
 
-def raise_for_record(exec_id: str, status: str, error: dict[str, Any] | None) -> None:
-    """Raise the error that stands for a non-completed stored execution."""
+def raise_for_record(
+    exec_id: str,
+    status: str,
+    error: dict[str, Any] | None,
+    awaiting: Sequence[str] | None = None,
+) -> None:
+    """Raise the error that stands for a non-completed stored execution (``awaiting``: the
+    children a waiting one waits for)."""
     if status == "waiting":
-        raise ExecutionSuspended(exec_id)
+        raise ExecutionSuspended(exec_id, children=tuple(awaiting or ()))
     if status == "cancelled":
         raise ExecutionCancelled(f"Execution {exec_id} was cancelled.", exec_id=exec_id)
     if status == "failed":

@@ -25,7 +25,7 @@ from kitaru_core.errors import (
 from kitaru_core.plugins import get_plugin_manager
 from kitaru_core.store._backends import check_stack, current_store
 from kitaru_core.store._ids import new_exec_id
-from kitaru_core.store._records import ExecutionRecord, OperationRecord
+from kitaru_core.store._records import FINISHED_STATUSES, ExecutionRecord, OperationRecord
 from kitaru_core.store._store import Store
 from kitaru_core.store._values import ARGS_CODEC, decode_arguments, encode_arguments
 
@@ -75,12 +75,15 @@ def create_execution(
     inherited: dict[str, OperationRecord] | None = None,
     replay_plan: dict[str, Any] | None = None,
     queued: bool = False,
+    parent: tuple[str, str] | None = None,
+    detached: bool = False,
 ) -> ExecutionRun:
     """Record a new execution owned by this process and return its run.
 
     The stack is checked first (once per process): one whose store or artifact store cannot
     be reached is refused before anything runs. With ``queued``, record it ``queued`` with no
-    owner instead, for a worker to run.
+    owner instead, for a worker to run. ``parent`` is ``(execution id, operation id)`` of the
+    flow operation that starts this one as a child.
     """
     check_stack(settings.stack, settings.durability)
     store = current_store(settings)
@@ -105,6 +108,9 @@ def create_execution(
         owner=owner,
         lease_expires_at=None if queued else now + settings.lease_seconds,
         run_count=0 if queued else 1,
+        parent_exec_id=parent[0] if parent else None,
+        parent_op_id=parent[1] if parent else None,
+        detached=detached,
     )
     store.create_execution(record)
     log = OperationLog([], inherited)
@@ -182,9 +188,17 @@ def claim_execution(
 # running the body ---------------------------------------------------------------------------
 
 
-def _finish(run: ExecutionRun, status: str, wait_id: str | None = None, **fields: Any) -> None:
-    """Record how the run ended; a run that stopped at wait ``wait_id`` becomes ``waiting``, or
-    ``queued`` at once (same transaction) when that wait was answered meanwhile."""
+def _finish(
+    run: ExecutionRun,
+    status: str,
+    wait_id: str | None = None,
+    children: tuple[str, ...] = (),
+    **fields: Any,
+) -> None:
+    """Record how the run ended; a run that stopped at wait ``wait_id`` (or to wait for its
+    ``children``) becomes ``waiting``, or ``queued`` at once (same transaction) when that wait
+    was answered (those children finished) meanwhile. A child that finished wakes its parent
+    when the parent waits for it."""
     now = time.time()
     record = run.record
     fields.update(
@@ -207,6 +221,11 @@ def _finish(run: ExecutionRun, status: str, wait_id: str | None = None, **fields
         recorded = run.store.suspend_execution(
             run.exec_id, wait_id, expected_owner=run.owner, **fields
         )
+    elif children:
+        fields.pop("status")
+        recorded = run.store.suspend_on_children(
+            run.exec_id, children, expected_owner=run.owner, **fields
+        )
     else:
         recorded = run.store.update_execution(run.exec_id, expected_owner=run.owner, **fields)
     if not recorded:
@@ -223,6 +242,8 @@ def _finish(run: ExecutionRun, status: str, wait_id: str | None = None, **fields
             from_statuses=("cancelled",),
             **{name: fields[name] for name in spent},
         )
+    if record.parent_exec_id is not None and status in FINISHED_STATUSES:
+        run.store.wake_parent(record.parent_exec_id)
     if status != "queued":  # a drained run is not an event of the execution's life
         _emit_execution(status, run)
 
@@ -251,7 +272,7 @@ def _unwind(run: ExecutionRun, exc: BaseException) -> LocalOutcome:
     if isinstance(exc, ExecutionTakenOver):
         raise exc  # not this process's execution any more: nothing to record
     if isinstance(exc, ExecutionSuspended):
-        _finish(run, "waiting", wait_id=exc.wait_id)
+        _finish(run, "waiting", wait_id=exc.wait_id, children=exc.children)
         return LocalOutcome("waiting", error=exc)
     if isinstance(exc, ExecutionReleased):
         _finish(run, "queued")  # a draining worker: the next worker continues it
@@ -289,6 +310,7 @@ def _call_args(flow: Flow, arguments: dict[str, Any]) -> tuple[tuple[Any, ...], 
 def execute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> Ran:
     """Run a sync flow body to its end (or suspension) in this thread."""
     args, kwargs = _call_args(flow, arguments)
+    run.max_concurrency = getattr(flow, "max_concurrency", run.max_concurrency)
     with _Running(run):
         outcome = drive(_body_runs(flow, run), lambda: flow.func(*args, **kwargs))
     return Ran(run, outcome)
@@ -297,6 +319,7 @@ def execute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> Ran:
 async def aexecute(flow: Flow, run: ExecutionRun, arguments: dict[str, Any]) -> Ran:
     """Run an async flow body to its end (or suspension)."""
     args, kwargs = _call_args(flow, arguments)
+    run.max_concurrency = getattr(flow, "max_concurrency", run.max_concurrency)
     with _Running(run):
         outcome = await adrive(_body_runs(flow, run), lambda: flow.func(*args, **kwargs))
     return Ran(run, outcome)

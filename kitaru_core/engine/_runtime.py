@@ -60,6 +60,9 @@ def describe_error(exc: BaseException) -> dict[str, Any]:
     return described
 
 
+DEFAULT_MAX_CONCURRENCY = 8
+"""Child executions a flow runs at once on a local stack, unless ``@flow(max_concurrency=)``."""
+
 NAME_LIMIT = 200
 KIND_LIMIT = 32
 """The longest operation (and flow, wait, artifact) name and operation kind a store keeps: the
@@ -185,6 +188,8 @@ class ExecutionRun:
         self._inline_limit = settings.inline_limit
         self._flusher: Flusher | None = None
         self._reported_started = False
+        self.max_concurrency = DEFAULT_MAX_CONCURRENCY
+        """How many child executions this run runs at once in its process (local stacks)."""
 
     # captured output ----------------------------------------------------------------------
 

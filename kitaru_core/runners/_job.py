@@ -17,8 +17,9 @@ from kitaru_core.errors import (
     InvalidExecutionState,
 )
 from kitaru_core.hooktypes import JobOutcome
+from kitaru_core.runners._resolve import runner_for
 from kitaru_core.store._backends import current_store
-from kitaru_core.store._records import ExecutionRecord
+from kitaru_core.store._records import FINISHED_STATUSES, ExecutionRecord
 
 
 def needs_worker(record: ExecutionRecord) -> bool:
@@ -57,9 +58,20 @@ def run_job(exec_id: str, *, settings: Settings, flows: str | None = None) -> Jo
     except (ExecutionTakenOver, InvalidExecutionState) as exc:
         return JobOutcome("skipped", message=str(exc))
     after = store.get_execution(exec_id)
+    _continue_parent(after, settings)
     if after.status == "queued":  # released by a drain, or its wait was answered meanwhile
         return JobOutcome("requeue")
     return JobOutcome("waiting" if after.status == "waiting" else "done")
+
+
+def _continue_parent(record: ExecutionRecord, settings: Settings) -> None:
+    """Queue the parent of a child that just finished, when that woke it (its last awaited
+    child finished: ``Store.wake_parent`` made it ``queued``), so a worker continues it."""
+    if record.parent_exec_id is None or record.status not in FINISHED_STATUSES:
+        return
+    store = current_store(settings)
+    if store.get_execution(record.parent_exec_id).status == "queued":
+        runner_for(settings).submit(record.parent_exec_id)
 
 
 def orphans(settings: Settings, *, older_than: float, limit: int = 500) -> list[str]:

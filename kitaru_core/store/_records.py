@@ -42,6 +42,14 @@ class ExecutionRecord:
     tokens_out: int = 0
     cost_spent: float = 0.0
     cost_saved: float = 0.0
+    parent_exec_id: str | None = None
+    """The execution whose flow started this one as a child (``child.run()`` inside a flow)."""
+    parent_op_id: str | None = None
+    """The parent's operation that started this child."""
+    detached: bool = False
+    """A detached child is not cancelled with its parent."""
+    awaiting: list[str] | None = None
+    """The children a ``waiting`` parent is suspended on (None when it waits on no child)."""
 
 
 @dataclass

@@ -38,6 +38,10 @@ executions = sa.Table(
     sa.Column("tokens_out", sa.BigInteger, nullable=False, default=0),
     sa.Column("cost_spent", sa.Float, nullable=False, default=0.0),
     sa.Column("cost_saved", sa.Float, nullable=False, default=0.0),
+    sa.Column("parent_exec_id", sa.String(40), index=True),
+    sa.Column("parent_op_id", sa.String(300)),
+    sa.Column("detached", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    sa.Column("awaiting", sa.JSON),
 )
 
 operations = sa.Table(

@@ -24,6 +24,7 @@ from kitaru_core.errors import (
 from kitaru_core.store import _schema as t
 from kitaru_core.store._migrations import ensure_schema
 from kitaru_core.store._records import (
+    FINISHED_STATUSES,
     AdapterRecord,
     ArtifactRecord,
     ExecutionRecord,
@@ -272,6 +273,9 @@ class SqlStore(Store):
         self._drop_held()
         self._engine.dispose()
 
+    def release_thread(self) -> None:
+        self._drop_held()
+
     def _held_connection(self) -> Any:
         conn = getattr(self._held, "conn", None)
         if conn is None or not conn.is_valid:
@@ -304,9 +308,16 @@ class SqlStore(Store):
         return _to_record(ExecutionRecord, row)
 
     def list_executions(
-        self, *, flow: str | None = None, status: str | None = None, limit: int = 50
+        self,
+        *,
+        flow: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        parent: str | None = None,
     ) -> list[ExecutionRecord]:
         query = sa.select(t.executions).order_by(t.executions.c.exec_id.desc()).limit(limit)
+        if parent is not None:
+            query = query.where(t.executions.c.parent_exec_id == parent)
         if flow is not None:
             query = query.where(t.executions.c.flow_name == flow)
         if status is not None:
@@ -356,6 +367,58 @@ class SqlStore(Store):
             )
             return conn.execute(query).rowcount == 1
 
+    def find_child(self, parent_exec_id: str, parent_op_id: str) -> ExecutionRecord | None:
+        c = t.executions.c
+        query = (
+            sa.select(t.executions)
+            .where(c.parent_exec_id == parent_exec_id, c.parent_op_id == parent_op_id)
+            .order_by(c.exec_id)
+            .limit(1)
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _to_record(ExecutionRecord, row)
+
+    def suspend_on_children(
+        self, exec_id: str, children: Sequence[str], *, expected_owner: str, **fields: Any
+    ) -> bool:
+        if "metadata" in fields and not fields["metadata"]:
+            fields["metadata"] = None
+        c = t.executions.c
+        with self._engine.begin() as conn:
+            # Lock the children first: one finishing meanwhile either committed before (and is
+            # seen finished below) or commits after, and its wake_parent then sees this wait.
+            _lock_rows(conn, list(children))
+            statuses = conn.execute(
+                sa.select(c.status).where(c.exec_id.in_(list(children)))
+            ).scalars()
+            pending = any(status not in FINISHED_STATUSES for status in statuses)
+            query = (
+                t.executions.update()
+                .where(c.exec_id == exec_id, c.owner == expected_owner)
+                .values(
+                    **fields,
+                    status="waiting" if pending else "queued",
+                    awaiting=list(children) if pending else None,
+                )
+            )
+            return conn.execute(query).rowcount == 1
+
+    def wake_parent(self, exec_id: str) -> bool:
+        c = t.executions.c
+        with self._engine.begin() as conn:
+            _lock_rows(conn, [exec_id])
+            row = conn.execute(sa.select(c.status, c.awaiting).where(c.exec_id == exec_id)).first()
+            if row is None or row.status != "waiting" or not row.awaiting:
+                return False
+            statuses = conn.execute(
+                sa.select(c.status).where(c.exec_id.in_(list(row.awaiting)))
+            ).scalars()
+            if any(status not in FINISHED_STATUSES for status in statuses):
+                return False
+            conn.execute(_transition(exec_id, "queued", ("waiting",), {"updated_at": time.time()}))
+        return True
+
     def transition(
         self, exec_id: str, *, to: str, from_statuses: Collection[str], **fields: Any
     ) -> bool:
@@ -382,6 +445,7 @@ class SqlStore(Store):
                 lease_expires_at=lease_expires_at,
                 run_count=c.run_count + 1,
                 error=None,
+                awaiting=None,
                 started_at=sa.func.coalesce(c.started_at, time.time()),  # a queued one starts now
             )
         )
@@ -783,6 +847,13 @@ class SqlStore(Store):
     def _storable_text(self, text: str) -> str:
         """PostgreSQL text cannot hold NUL: there it becomes U+FFFD."""
         return text.replace("\x00", "\ufffd") if self._text_refuses_nul else text
+
+
+def _lock_rows(conn: sa.Connection, exec_ids: list[str]) -> None:
+    """Take the write lock on these executions' rows (PostgreSQL) or the database (SQLite)
+    for the rest of ``conn``'s transaction, with an update that changes nothing."""
+    c = t.executions.c
+    conn.execute(t.executions.update().where(c.exec_id.in_(exec_ids)).values(exec_id=c.exec_id))
 
 
 def _transition(

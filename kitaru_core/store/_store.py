@@ -35,9 +35,14 @@ class Store(ABC):
 
     @abstractmethod
     def list_executions(
-        self, *, flow: str | None = None, status: str | None = None, limit: int = 50
+        self,
+        *,
+        flow: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        parent: str | None = None,
     ) -> list[ExecutionRecord]:
-        """Newest first."""
+        """Newest first; with ``parent``, only the children of that execution."""
 
     @abstractmethod
     def count_executions(self) -> dict[str, int]:
@@ -56,6 +61,25 @@ class Store(ABC):
         """Record a run that stopped at wait ``wait_id``, in one transaction: ``queued`` when
         the wait was answered meanwhile, else ``waiting``; False when ``expected_owner`` no
         longer owns the execution (nothing changed)."""
+
+    # Child executions (fan-out). Not abstract: a backend without them refuses clearly.
+
+    def find_child(self, parent_exec_id: str, parent_op_id: str) -> ExecutionRecord | None:
+        """The child that operation ``parent_op_id`` of ``parent_exec_id`` started, if any."""
+        raise StoreError(f"The store at {self.url} keeps no child executions.")
+
+    def suspend_on_children(
+        self, exec_id: str, children: Sequence[str], *, expected_owner: str, **fields: Any
+    ) -> bool:
+        """Record a run that stopped to wait for ``children``, in one transaction: ``queued``
+        when they all finished meanwhile, else ``waiting`` (remembering them in ``awaiting``);
+        False when ``expected_owner`` no longer owns the execution (nothing changed)."""
+        raise StoreError(f"The store at {self.url} keeps no child executions.")
+
+    def wake_parent(self, exec_id: str) -> bool:
+        """Move ``exec_id`` from ``waiting`` to ``queued`` when it waits on children and they
+        have all finished, in one transaction; True when it did."""
+        raise StoreError(f"The store at {self.url} keeps no child executions.")
 
     @abstractmethod
     def transition(
@@ -226,6 +250,9 @@ class Store(ABC):
     def delete_adapter_records(self, namespace: str, partition: str, *, prefix: str = "") -> int:
         """Delete the records of ``partition`` whose key starts with ``prefix``; their count."""
         raise StoreError(f"The store at {self.url} keeps no adapter records.")
+
+    def release_thread(self) -> None:  # noqa: B027 - optional for backends without resources
+        """Release what the calling thread holds (a thread that ends calls it: a child run)."""
 
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release connections."""

@@ -34,6 +34,13 @@ def select_wait(store: Store, exec_id: str, wait: str | None) -> WaitRecord:
         )
     waits = store.get_waits(exec_id)
     open_waits = [w for w in waits if w.status == "pending"]
+    if not open_waits and record.status == "waiting" and record.awaiting:
+        raise InvalidExecutionState(
+            f"Execution {exec_id} waits for its child execution"
+            f"{'s' if len(record.awaiting) > 1 else ''} {', '.join(record.awaiting)}, not for "
+            "input: answer their waits (`kitaru executions waits CHILD`, `input CHILD`); it "
+            "continues when they finish."
+        )
     if wait is None:
         if len(open_waits) == 1:
             return open_waits[0]
