@@ -30,7 +30,10 @@ def form_fields(schema: dict[str, Any] | None) -> list[FormField]:
             _field(name, sub if isinstance(sub, dict) else {}, name in required)
             for name, sub in props.items()
         ]
-    return [_field("value", schema, True)]
+    field = _field("value", schema, True)
+    if field.label == "value":
+        field.label = "Answer"
+    return [field]
 
 
 def _field(name: str, schema: dict[str, Any], required: bool) -> FormField:

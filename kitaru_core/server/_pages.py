@@ -27,6 +27,19 @@ from kitaru_core.store._records import EXECUTION_STATUSES
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, default=repr)
+
+
+def progress_text(line: str) -> str:
+    """A progress event's line as people read it: ``message (key=value, ...)``."""
+    try:
+        event = json.loads(line)
+        extra = ", ".join(f"{k}={v}" for k, v in (event.get("data") or {}).items())
+        return str(event.get("message", "")) + (f" ({extra})" if extra else "")
+    except (ValueError, AttributeError):
+        return line
+
+
+templates.env.filters["progress_text"] = progress_text
 router = APIRouter(include_in_schema=False)
 
 

@@ -23,6 +23,16 @@ async function refreshList() {
   }
 }
 
+function progressText(line) {
+  try {
+    const event = JSON.parse(line);
+    const extra = Object.entries(event.data || {}).map(([k, v]) => `${k}=${v}`).join(", ");
+    return event.message + (extra ? ` (${extra})` : "");
+  } catch (error) {
+    return line;
+  }
+}
+
 function followExecution() {
   const logs = document.getElementById("logs");
   const status = document.getElementById("status");
@@ -30,12 +40,12 @@ function followExecution() {
   const initial = status.textContent;
   const url = `/api/executions/${logs.dataset.exec}/events?after=${logs.dataset.after}`;
   const events = new EventSource(url);
-  const add = (prefix) => (msg) => {
-    logs.textContent += prefix + JSON.parse(msg.data).line + "\n";
+  const add = (text) => {
+    logs.textContent += text + "\n";
     logs.scrollTop = logs.scrollHeight;
   };
-  events.addEventListener("log", add(""));
-  events.addEventListener("progress", add("▸ "));
+  events.addEventListener("log", (msg) => add(JSON.parse(msg.data).line));
+  events.addEventListener("progress", (msg) => add("▸ " + progressText(JSON.parse(msg.data).line)));
   events.addEventListener("status", (msg) => {
     const now = JSON.parse(msg.data).status;
     status.textContent = now;
