@@ -11,11 +11,11 @@ from kitaru_core.client import ArtifactsAPI, Execution, ExecutionsAPI, WaitInfo
 from kitaru_core.client._handoff import Action, hand_off, hand_off_replay
 from kitaru_core.server._auth import require_caller
 from kitaru_core.server._schemas import (
+    ERRORS,
     AbortIn,
     Accepted,
     ArtifactOut,
     ArtifactValue,
-    ErrorOut,
     ExecutionOut,
     InputIn,
     LogOut,
@@ -24,9 +24,6 @@ from kitaru_core.server._schemas import (
 )
 from kitaru_core.store._preview import full
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 422)
-}
 router = APIRouter(prefix="/api", dependencies=[Depends(require_caller)], responses=ERRORS)
 ExecId = Annotated[str, "An execution id"]
 

@@ -130,3 +130,9 @@ class Health(BaseModel):
 
     status: str
     version: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 422)
+}
+"""The error answers every ``/api`` operation may give."""

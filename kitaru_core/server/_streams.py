@@ -14,11 +14,22 @@ from starlette.concurrency import run_in_threadpool
 
 from kitaru_core.client import ExecutionsAPI
 from kitaru_core.server._auth import require_caller
+from kitaru_core.server._schemas import ERRORS
 from kitaru_core.store._records import FINISHED_STATUSES
 
-router = APIRouter(prefix="/api", dependencies=[Depends(require_caller)])
+router = APIRouter(prefix="/api", dependencies=[Depends(require_caller)], responses=ERRORS)
 POLL_SECONDS = 0.25
 STOPPED = FINISHED_STATUSES | {"waiting"}
+EVENT_SCHEMA = {
+    "type": "object",
+    "description": "One server-sent event; `data` is JSON (a log line, a status, or the end).",
+    "properties": {
+        "event": {"type": "string", "enum": ["log", "progress", "status", "end"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "id": {"type": "string"},
+    },
+    "required": ["event", "data"],
+}
 
 
 def _event(name: str, data: object, event_id: int | None = None) -> str:
@@ -52,7 +63,7 @@ async def follow(
     "/executions/{exec_id}/events",
     tags=["executions"],
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"text/event-stream": {"schema": EVENT_SCHEMA}}}},
 )
 async def execution_events(
     exec_id: str, request: Request, after: Annotated[int, Query(ge=0)] = 0
