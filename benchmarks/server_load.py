@@ -132,8 +132,11 @@ def main() -> None:
     log = open(home / "server.log", "w")  # noqa: SIM115 - closed after the server stops
     server = subprocess.Popen(
         [sys.executable, "-m", "kitaru", "server", "start", "--port", str(port)],
-        env={**env, "KITARU_STORE_URL": f"sqlite:///{home / 'kitaru.db'}",
-             "KITARU_ARTIFACT_URL": str(home / "a")},
+        env={
+            **env,
+            "KITARU_STORE_URL": f"sqlite:///{home / 'kitaru.db'}",
+            "KITARU_ARTIFACT_URL": str(home / "a"),
+        },
         stdout=log,
         stderr=subprocess.STDOUT,
     )
