@@ -132,12 +132,12 @@ def login(
 def follow_logs(exec_id: str, *, timestamps: bool, as_json: bool) -> None:
     """Print an execution's lines and progress events as they come, until it stops."""
     from kitaru_core.client import KitaruClient
-    from kitaru_core.store._http_store import SCHEMES
+    from kitaru_core.store._http_store import PLAIN_SCHEMES, SCHEMES
 
     client = KitaruClient()
     events = (
         _server_events(client.settings.stack.store_url, exec_id)
-        if client.settings.stack.store_url.startswith(SCHEMES)
+        if client.settings.stack.store_url.startswith((*SCHEMES, *PLAIN_SCHEMES))
         else _store_events(client, exec_id)
     )
     for kind, data in events:

@@ -13,7 +13,9 @@ HTTP_SCHEMES = ("kitaru+http://", "kitaru+https://")
 
 @hookimpl(trylast=True)
 def resolve_store(url: str, durability: str) -> Store | None:
-    if url.startswith(HTTP_SCHEMES):  # a Kitaru server (kitaru.connect, kitaru login)
+    if url.startswith(
+        (*HTTP_SCHEMES, "http://", "https://")
+    ):  # a Kitaru server (kitaru.connect, kitaru login)
         from kitaru_core.store._http_store import HttpStore
 
         return HttpStore(url)

@@ -28,6 +28,8 @@ from kitaru_core.store._store import Store
 from kitaru_core.store._wire import decode, decode_error, encode
 
 SCHEMES = ("kitaru+http://", "kitaru+https://")
+PLAIN_SCHEMES = ("http://", "https://")
+"""A store URL may also be the server's plain URL (the artifact URL must say ``kitaru+``)."""
 CREDENTIALS_FILE = "credentials.json"
 TIMEOUT_SECONDS = 30.0
 
@@ -36,7 +38,9 @@ _tokens_lock = threading.Lock()
 
 
 def base_url(url: str) -> str:
-    """``http(s)://host:port`` of a ``kitaru+http(s)://`` store URL."""
+    """``http(s)://host:port`` of a ``kitaru+http(s)://`` (or plain) store URL."""
+    if url.startswith(PLAIN_SCHEMES):
+        return url.rstrip("/")
     if not url.startswith(SCHEMES):
         raise StoreError(f"{url!r} is not a kitaru+http:// or kitaru+https:// URL.")
     return url[len("kitaru+") :].rstrip("/")

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from kitaru_core import _config
 from kitaru_core.client import KitaruClient
-from kitaru_core.errors import ConfigurationError
+from kitaru_core.errors import ConfigurationError, ExecutionNotFound
 from kitaru_core.server._serve import serve
 from kitaru_core.server._tokens import check_token, create_token, revoke_token
 
@@ -158,6 +158,14 @@ def test_token_cli_and_login(served: Served, kitaru_home: Any, monkeypatch: Any)
     client = KitaruClient()
     assert client.settings.stack.store_url == "kitaru+" + served.url
     assert client.executions.list(limit=500) is not None
+
+    # The server's plain URL works as a store URL too, with KITARU_SERVER_TOKEN; the server's
+    # errors come back as the same Kitaru errors.
+    monkeypatch.setenv("KITARU_SERVER_TOKEN", served.token)
+    plain = KitaruClient(store_url=served.url, artifact_url=f"kitaru+{served.url}")
+    with pytest.raises(ExecutionNotFound, match="kr-nope"):
+        plain.executions.get("kr-nope")
+    monkeypatch.delenv("KITARU_SERVER_TOKEN")
 
     token_id = token.split("_")[1]
     # The active stack is now the server, whose store keeps no tokens: refused, not revoked.
