@@ -4,11 +4,9 @@ store, shared by a module's tests; flows reach it through ``kitaru.connect``."""
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -16,40 +14,11 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
+from server_helpers import Records, Served, free_port
+
 from kitaru_core._config import Settings, Stack
 from kitaru_core.server._tokens import create_token
 from kitaru_core.store._sql_store import SqlStore
-
-
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@dataclass
-class Served:
-    """A running server: its URL, store, settings, a live token and everything it logged."""
-
-    url: str
-    store: SqlStore
-    settings: Settings
-    token: str
-    home: Path
-    logs: _Records = field(repr=False, default_factory=_Records)
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +33,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     settings = Settings(home=home, stack=Stack("default", url, str(home / "artifacts")))
     _, token = create_token(store, "tests")
     port = free_port()
-    records = _Records()
+    records = Records()
     names = ("uvicorn", "uvicorn.access", "uvicorn.error", "kitaru", "fastapi")
     loggers = [logging.getLogger(n) for n in names]
     for logger in loggers:

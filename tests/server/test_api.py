@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Served
 from server_flows import BIG, write
+from server_helpers import Served
 from typer.testing import CliRunner
 
 from kitaru_core import _config

@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Served
 from server_flows import write
+from server_helpers import Served
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 

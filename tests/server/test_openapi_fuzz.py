@@ -63,7 +63,7 @@ def waiting() -> str:
 
 
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_answers_follow_the_openapi_description(case: Any, waiting: str) -> None:
     params = case.path_parameters or {}
     if case.method == "GET" and "exec_id" in params and len(str(params["exec_id"])) % 2:

@@ -13,7 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import free_port
+from server_helpers import free_port
+
+from kitaru_core.server._tokens import create_token
+from kitaru_core.store._sql_store import SqlStore
 
 pytestmark = pytest.mark.slow
 
@@ -24,15 +27,9 @@ def test_server_guide_runs_against_kitaru_server_start(
     server_home = tmp_path / "server-home"
     env = {**subprocess_env, "KITARU_HOME": str(server_home)}
     kitaru = [sys.executable, "-m", "kitaru"]
-    created = subprocess.run(
-        [*kitaru, "server", "token", "create", "--name", "guide"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    token = created.stdout.split()[-1]
+    store = SqlStore(f"sqlite:///{server_home / 'kitaru.db'}")  # the CLI is tested in test_api
+    _, token = create_token(store, "guide")
+    store.close()
     port = free_port()
     log = tmp_path / "server.log"
     with open(log, "w") as out:

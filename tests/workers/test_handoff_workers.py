@@ -4,7 +4,7 @@ queued for the stack's workers instead of run in the caller, and a worker runs i
 from __future__ import annotations
 
 import pytest
-from conftest import Workers, wait_for
+from conftest import LEASE, Workers, wait_for
 
 from kitaru_core._config import load_settings
 from kitaru_core.client import KitaruClient
@@ -19,7 +19,11 @@ def test_replay_and_resume_are_queued_for_the_workers(
 ) -> None:
     import worker_flows
 
+    from kitaru_core.runners import runner_for
+
     workers.start("--concurrency", "2")
+    runner = runner_for(load_settings())
+    wait_for(lambda: runner.live_workers(LEASE * 5) > 0, 60, "the worker to register")
     waiting = worker_flows.approve_then_double.run(21)
     with pytest.raises(ExecutionSuspended):
         waiting.wait(timeout=60)
