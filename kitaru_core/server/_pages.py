@@ -80,7 +80,10 @@ def _api(request: Request) -> ExecutionsAPI:
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+    """``target`` when it is a path of this server, else ``/`` (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -90,7 +93,9 @@ def login_page(request: Request, next: str = "/", error: str | None = None) -> H
 
 
 @router.post("/login")
-def login(request: Request, token: Annotated[str, Form()], next: Annotated[str, Form()] = "/"):  # type: ignore[no-untyped-def]
+def login(
+    request: Request, token: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
+) -> Response:
     """Open a session for a valid token."""
     record = check_token(request.app.state.store, token.strip())
     if record is None:
