@@ -42,7 +42,15 @@ from kitaru_core.errors import (
 
 if TYPE_CHECKING:
     from kitaru_core._config import Stack, configure
-    from kitaru_core.api._api import current_execution_id, idempotency_key, load, log, save
+    from kitaru_core.api._api import (
+        current_execution_id,
+        idempotency_key,
+        load,
+        log,
+        progress,
+        save,
+    )
+    from kitaru_core.api._connect import connect
     from kitaru_core.api._stacks import (
         create_stack,
         current_stack,
@@ -64,6 +72,8 @@ _LAZY = {
     "gather": "kitaru_core.client._handle",
     "gather_async": "kitaru_core.client._handle",
     "configure": "kitaru_core._config",
+    "connect": "kitaru_core.api._connect",
+    "progress": "kitaru_core.api._api",
     "create_stack": "kitaru_core.api._stacks",
     "current_stack": "kitaru_core.api._stacks",
     "delete_stack": "kitaru_core.api._stacks",
@@ -134,6 +144,7 @@ __all__ = [
     "WaitNotFound",
     "checkpoint",
     "configure",
+    "connect",
     "create_stack",
     "current_execution_id",
     "current_stack",
@@ -146,6 +157,7 @@ __all__ = [
     "llm",
     "load",
     "log",
+    "progress",
     "save",
     "use_stack",
     "wait",

@@ -99,3 +99,17 @@ def save(name: str, value: Any) -> str:
 def load(exec_id: str, name: str) -> Any:
     """The latest version of artifact ``name`` saved by execution ``exec_id``."""
     return KitaruClient().artifacts.latest(exec_id, name).load()
+
+
+def progress(message: str, **data: Any) -> None:
+    """Publish a progress event from a running checkpoint or flow (best effort).
+
+    It is recorded with the execution's logs (stream ``progress``), followed live by
+    ``kitaru executions logs ID --follow`` and the dashboard, and never replayed. Outside a
+    running flow it does nothing.
+    """
+    run = _context.current_run()
+    if run is None:
+        return
+    event = {"message": str(message), "data": data}
+    run.capture("progress", json.dumps(event, default=repr) + "\n")

@@ -256,8 +256,18 @@ def execution_logs(
         bool, typer.Option("--timestamps", "-t", help="Prefix each line with its time.")
     ] = False,
     as_json: JsonFlag = False,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow", "-f", help="Keep printing new lines and progress until it stops."),
+    ] = False,
 ) -> None:
-    """Lines the execution printed or logged, in order."""
+    """Lines the execution printed or logged, in order (``--follow``: live, over server-sent
+    events when the stack is a server)."""
+    if follow:
+        from kitaru_core.cli._server import follow_logs
+
+        follow_logs(exec_id, timestamps=timestamps, as_json=as_json)
+        return
     lines = open_client().executions.logs(exec_id)
     if as_json:
         print_json([dataclasses.asdict(line) for line in lines])

@@ -105,4 +105,8 @@ def close_all() -> None:
         for store in _stores.values():
             store.close()
         _stores.clear()
+        for blobs in _blob_stores.values():
+            close = getattr(blobs, "close", None)  # optional: a server's connection pool
+            if close is not None:
+                close()
         _blob_stores.clear()

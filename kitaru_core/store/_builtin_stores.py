@@ -8,10 +8,17 @@ from kitaru_core.hooktypes import ArtifactStore
 from kitaru_core.store._store import Store
 
 SQL_SCHEMES = ("sqlite", "postgresql")
+HTTP_SCHEMES = ("kitaru+http://", "kitaru+https://")
 
 
 @hookimpl(trylast=True)
 def resolve_store(url: str, durability: str) -> Store | None:
+    if url.startswith(
+        (*HTTP_SCHEMES, "http://", "https://")
+    ):  # a Kitaru server (kitaru.connect, kitaru login)
+        from kitaru_core.store._http_store import HttpStore
+
+        return HttpStore(url)
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if scheme not in SQL_SCHEMES:
         return None
@@ -23,6 +30,10 @@ def resolve_store(url: str, durability: str) -> Store | None:
 
 @hookimpl(trylast=True)
 def resolve_artifact_store(url: str) -> ArtifactStore | None:
+    if url.startswith(HTTP_SCHEMES):  # blobs travel through the server
+        from kitaru_core.store._http_store import HttpBlobStore
+
+        return HttpBlobStore(url)
     if url.startswith("s3://"):
         import importlib.util
 

@@ -156,3 +156,14 @@ class AdapterRecord:
     key: str
     value: bytes | None = None
     ref: str | None = None
+
+
+@dataclass
+class TokenRecord:
+    """A server API token: only its SHA-256 digest is kept, never the token itself."""
+
+    token_id: str
+    name: str
+    digest: str
+    created_at: float
+    revoked_at: float | None = None

@@ -157,4 +157,15 @@ adapter_records = sa.Table(
 )
 """Records an adapter keeps in the store (toolkit.AdapterRecords), ordered by key."""
 
+api_tokens = sa.Table(
+    "kitaru_api_tokens",
+    metadata,
+    sa.Column("token_id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float),
+)
+"""The server's bearer tokens (``kitaru server token``), stored as SHA-256 digests."""
+
 TABLE_NAMES = frozenset(metadata.tables)

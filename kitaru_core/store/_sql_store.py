@@ -31,6 +31,7 @@ from kitaru_core.store._records import (
     LogRecord,
     OperationRecord,
     StartedRecord,
+    TokenRecord,
     WaitRecord,
 )
 from kitaru_core.store._store import Store
@@ -674,6 +675,33 @@ class SqlStore(Store):
                 conn.execute(t.waits.insert(), _row_values(record, _WAIT_COLUMNS))
 
     # adapter records ----------------------------------------------------------------------
+
+    # API tokens -----------------------------------------------------------------------------
+
+    def create_token(self, record: TokenRecord) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(t.api_tokens.insert(), dataclasses.asdict(record))
+
+    def list_tokens(self) -> list[TokenRecord]:
+        query = sa.select(t.api_tokens).order_by(t.api_tokens.c.created_at)
+        with self._engine.connect() as conn:
+            return [TokenRecord(**row._mapping) for row in conn.execute(query)]
+
+    def get_token(self, token_id: str) -> TokenRecord | None:
+        query = sa.select(t.api_tokens).where(t.api_tokens.c.token_id == token_id)
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        return TokenRecord(**row._mapping) if row is not None else None
+
+    def revoke_token(self, token_id: str, *, at: float) -> bool:
+        c = t.api_tokens.c
+        query = (
+            t.api_tokens.update()
+            .where(c.token_id == token_id, c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        with self._engine.begin() as conn:
+            return bool(conn.execute(query).rowcount)
 
     def put_adapter_records(self, records: Sequence[AdapterRecord]) -> None:
         if not records:

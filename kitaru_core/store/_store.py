@@ -14,6 +14,7 @@ from kitaru_core.store._records import (
     LogRecord,
     OperationRecord,
     StartedRecord,
+    TokenRecord,
     WaitRecord,
 )
 
@@ -253,6 +254,24 @@ class Store(ABC):
 
     def release_thread(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release what the calling thread holds (a thread that ends calls it: a child run)."""
+
+    # The server's API tokens (digests only). Not abstract: only a server's own store has them.
+
+    def create_token(self, record: TokenRecord) -> None:
+        """Insert a token record."""
+        raise StoreError(f"The store at {self.url} keeps no API tokens.")
+
+    def list_tokens(self) -> list[TokenRecord]:
+        """Every token record, oldest first (revoked ones too)."""
+        raise StoreError(f"The store at {self.url} keeps no API tokens.")
+
+    def get_token(self, token_id: str) -> TokenRecord | None:
+        """One token record, or None."""
+        raise StoreError(f"The store at {self.url} keeps no API tokens.")
+
+    def revoke_token(self, token_id: str, *, at: float) -> bool:
+        """Mark a token revoked; False when there is no such live token."""
+        raise StoreError(f"The store at {self.url} keeps no API tokens.")
 
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release connections."""
