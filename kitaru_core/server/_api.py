@@ -63,11 +63,13 @@ def list_executions(
     flow: str | None = None,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    parent: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Executions, newest first, optionally of one flow and in one status."""
+    """Executions, newest first, optionally of one flow, in one status, or the children of
+    one execution (``parent``)."""
     return [
         execution_out(e, with_operations=False)
-        for e in api.list(flow=flow, status=status, limit=limit)
+        for e in api.list(flow=flow, status=status, limit=limit, parent=parent)
     ]
 
 

@@ -150,6 +150,7 @@ def execution_page(
     pending = [{"wait": w, "fields": form_fields(w.schema)} for w in api.pending_waits(exec_id)]
     artifacts = [a.to_dict() for a in request.app.state.artifacts.list(exec_id=exec_id)]
     lineage = [e.to_dict(with_operations=False) for e in api.lineage(exec_id)]
+    children = [e.to_dict(with_operations=False) for e in api.list(parent=exec_id, limit=500)]
     replays = [
         e.to_dict(with_operations=False)
         for e in api.list(limit=200)
@@ -164,6 +165,7 @@ def execution_page(
         logs=api.logs(exec_id),
         artifacts=artifacts,
         lineage=lineage,
+        children=children,
         replays=replays,
         error=error,
     )

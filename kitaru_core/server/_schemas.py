@@ -14,8 +14,9 @@ class Open(BaseModel):
 
 
 class ExecutionOut(Open):
-    """An execution: status, timings, tokens and cost; inputs and result as previews; with
-    ``operations`` when one execution is read."""
+    """An execution: status, timings, tokens and cost; inputs and result as previews; its
+    parent (a child started by another flow); with ``operations``, ``children`` and the usage
+    they roll up when one execution is read."""
 
     exec_id: str
     flow_name: str
@@ -31,6 +32,12 @@ class ExecutionOut(Open):
     tokens_out: int = 0
     cost_spent: float = 0.0
     cost_saved: float = 0.0
+    parent_id: str | None = None
+    detached: bool = False
+    children: list[str] | None = None
+    reused_children: list[str] | None = None
+    children_usage: dict[str, Any] | None = None
+    total_usage: dict[str, Any] | None = None
     operations: list[dict[str, Any]] | None = None
 
 

@@ -160,9 +160,33 @@ class HttpStore(Store):
         return self._call("get_execution", exec_id)
 
     def list_executions(
-        self, *, flow: str | None = None, status: str | None = None, limit: int = 50
+        self,
+        *,
+        flow: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        parent: str | None = None,
     ) -> list[ExecutionRecord]:
-        return self._call("list_executions", flow=flow, status=status, limit=limit)
+        return self._call("list_executions", flow=flow, status=status, limit=limit, parent=parent)
+
+    def find_child(self, parent_exec_id: str, parent_op_id: str) -> ExecutionRecord | None:
+        return self._call("find_child", parent_exec_id, parent_op_id)
+
+    def suspend_on_children(
+        self, exec_id: str, children: Sequence[str], *, expected_owner: str, **fields: Any
+    ) -> bool:
+        return bool(
+            self._call(
+                "suspend_on_children",
+                exec_id,
+                list(children),
+                expected_owner=expected_owner,
+                **fields,
+            )
+        )
+
+    def wake_parent(self, exec_id: str) -> bool:
+        return bool(self._call("wake_parent", exec_id))
 
     def count_executions(self) -> dict[str, int]:
         return self._call("count_executions")

@@ -28,3 +28,14 @@ def write(topic: str) -> str:
     kitaru.save("big", BIG)
     approved = kitaru.wait(schema=bool, name="approve", question="Publish it?", timeout=0)
     return polish(text) if approved else "rejected"
+
+
+@flow
+def shout(word: str) -> str:
+    return polish(word)
+
+
+@flow
+def fan(words: list[str]) -> list[str]:
+    """Starts a child execution per word (fan-out) and gathers their results."""
+    return list(kitaru.gather(*[shout.run(word) for word in words]))

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from server_flows import BIG, write
+from server_flows import BIG, fan, write
 from server_helpers import Served
 from typer.testing import CliRunner
 
@@ -124,6 +124,34 @@ def test_a_flow_runs_through_the_server_and_a_webhook_resumes_it(connected: Serv
     for text in [*answers, *served.logs.lines]:
         assert served.token not in text and digest not in text
     assert any("/api/executions" in line for line in served.logs.lines)  # logs were captured
+
+
+def test_child_executions_show_their_links_through_the_server(connected: Served) -> None:
+    # Fan-out through kitaru.connect: the parent and its children are recorded by the server's
+    # store; its API lists the children of a parent and links both ways; the page links them.
+    served = connected
+    assert fan(["a", "b"]) == ["A", "B"]
+    [parent] = KitaruClient().executions.list(flow="fan", limit=1)
+
+    def get(path: str, **params: Any) -> Any:
+        answer = httpx.get(served.url + path, headers=served.headers, params=params)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    children = get("/api/executions", parent=parent.exec_id)
+    assert sorted(c["flow_name"] for c in children) == ["shout", "shout"]
+    assert {c["parent_id"] for c in children} == {parent.exec_id}
+    detail = get(f"/api/executions/{parent.exec_id}")
+    assert sorted(detail["children"]) == sorted(c["exec_id"] for c in children)
+    assert detail["parent_id"] is None
+    with httpx.Client(base_url=served.url) as browser:  # pages sign in with a session cookie
+        browser.post("/login", data={"token": served.token, "next": "/"})
+        page = browser.get(f"/executions/{parent.exec_id}")
+        assert page.status_code == 200, page.text
+        for child in children:
+            assert f'href="/executions/{child["exec_id"]}"' in page.text
+        child_page = browser.get(f"/executions/{children[0]['exec_id']}")
+        assert f'id="parent-link" href="/executions/{parent.exec_id}"' in child_page.text
 
 
 def test_logs_follow_prints_lines_and_progress_over_sse(connected: Served) -> None:
