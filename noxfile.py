@@ -23,7 +23,9 @@ CONSTRAINTS = "constraints.txt"
 # Extras pinned by the lock (all of them), the ones the test suite exercises, and one
 # environment per adapter (with what that adapter's tests need).
 LOCK_PYTHON = "3.11"
-TEST_EXTRAS = "dev,pydantic-ai,mcp,litellm,workers,celery,langgraph,langgraph-tests,openai-agents"
+TEST_EXTRAS = (
+    "dev,pydantic-ai,mcp,otel,litellm,workers,celery,langgraph,langgraph-tests,openai-agents"
+)
 # Each adapter: its package (under adapters/, tests in tests/adapters/test_<name>[_*].py), the
 # extras its environment gets besides dev, and the harness import it brings. An adapter's
 # session installs only its own extras, so no harness (the Claude SDK's large binary) lands in

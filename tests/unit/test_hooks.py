@@ -121,7 +121,12 @@ def test_events_reach_a_registered_plugin() -> None:
         assert observed(2) == 4
     finally:
         unregister_plugin(name)
-    assert seen == [("started", "observed"), ("completed", "double"), ("completed", "observed")]
+    assert seen == [
+        ("started", "observed"),
+        ("started", "double"),
+        ("completed", "double"),
+        ("completed", "observed"),
+    ]
 
 
 def test_import_kitaru_stays_light() -> None:
