@@ -186,6 +186,10 @@ class ExecutionRun:
         self._flusher: Flusher | None = None
         self._reported_started = False
 
+    def watch_operations(self) -> None:
+        """Look again for operation observers (a plugin may register one as a run starts)."""
+        self._observe = _operation_observers()
+
     # captured output ----------------------------------------------------------------------
 
     def capture(self, stream: str, text: str) -> None:

@@ -101,7 +101,35 @@ def approval_agent(topic: str) -> str:
 def test_the_plugin_is_listed_as_an_entry_point() -> None:
     info = next(p for p in list_plugins() if p.name == "otel")
     assert info.source == "entry point" and not info.missing
-    assert info.hooks == ["on_execution_event", "on_operation_event"]
+    assert info.hooks == ["on_execution_event"]  # operations: only once a run is traced
+
+
+NO_PROVIDER = """
+import sys, kitaru
+from kitaru_core.plugins import get_plugin_manager
+
+@kitaru.checkpoint
+def step(x: int) -> int:
+    return x + 1
+
+@kitaru.flow
+def untraced(n: int) -> int:
+    return step(step(n))
+
+assert untraced(1) == 3
+print(len(get_plugin_manager().hook.on_operation_event.get_hookimpls()))
+print(sorted(m for m in sys.modules if m.startswith("opentelemetry")))
+"""
+
+
+def test_with_no_provider_nothing_is_imported_and_operations_are_not_observed(
+    subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", NO_PROVIDER], env=subprocess_env, cwd=tmp_path,
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert proc.stdout.split("\n")[:2] == ["0", "[]"]
 
 
 def test_an_execution_is_one_trace_of_a_run_span_and_operation_spans(
