@@ -25,6 +25,7 @@ from kitaru_core._config import Settings
 from kitaru_core.engine._oplog import OperationId
 from kitaru_core.engine._replay_plan import inherited_records
 from kitaru_core.engine._runner import aexecute, create_execution, execute, settings_for
+from kitaru_core.engine._runtime import ExecutionRun
 from kitaru_core.errors import InvalidReplay, InvalidWaitAnswer
 from kitaru_core.replay._override_types import check_override
 from kitaru_core.store._backends import current_store
@@ -284,10 +285,13 @@ def lineage(store: Store, exec_id: str) -> list[ExecutionRecord]:
 # starting -----------------------------------------------------------------------------------
 
 
-def start_replay(flow: Flow, request: ReplayRequest, *, store: Store, settings: Settings) -> Any:
-    """Check ``request``, create the replay execution and run it here.
+def create_replay(
+    flow: Flow, request: ReplayRequest, *, store: Store, settings: Settings, queued: bool = False
+) -> tuple[ExecutionRun, dict[str, Any]]:
+    """Check ``request`` and record the replay execution: ``(its run, flow arguments)``.
 
-    Returns the stopped run (``Ran``), or for an async flow a coroutine that gives one.
+    With ``queued``, it is recorded ``queued`` with no owner, for a worker or a detached
+    ``kitaru executions resume`` to run (its inheritance is in its ``replay_plan``).
     """
     plan, arguments = plan_replay(flow, request, store=store, settings=settings)
     run = create_execution(
@@ -298,7 +302,17 @@ def start_replay(flow: Flow, request: ReplayRequest, *, store: Store, settings: 
         replay_from=plan["from"],
         inherited=inherited_records(store, plan),
         replay_plan=plan,
+        queued=queued,
     )
+    return run, arguments
+
+
+def start_replay(flow: Flow, request: ReplayRequest, *, store: Store, settings: Settings) -> Any:
+    """Check ``request``, create the replay execution and run it here.
+
+    Returns the stopped run (``Ran``), or for an async flow a coroutine that gives one.
+    """
+    run, arguments = create_replay(flow, request, store=store, settings=settings)
     if flow.is_async:
         return aexecute(flow, run, arguments)
     return execute(flow, run, arguments)
