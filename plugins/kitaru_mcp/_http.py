@@ -37,13 +37,14 @@ class BearerToken:
         await self.app(scope, receive, send)
 
 
-def http_app(server: MCPServer, token: str) -> Any:
-    """The server's streamable HTTP app (at ``/mcp``) behind :class:`BearerToken`."""
-    return BearerToken(server.streamable_http_app(), token)
+def http_app(server: MCPServer, token: str, host: str = "127.0.0.1") -> Any:
+    """The server's streamable HTTP app (at ``/mcp``) behind :class:`BearerToken`; bound to
+    ``host`` (on a loopback address the SDK also refuses other Host headers)."""
+    return BearerToken(server.streamable_http_app(host=host), token)
 
 
 def serve_http(server: MCPServer, *, host: str, port: int, token: str) -> None:
     """Serve until interrupted."""
     import uvicorn
 
-    uvicorn.run(http_app(server, token), host=host, port=port, log_level="warning")
+    uvicorn.run(http_app(server, token, host), host=host, port=port, log_level="warning")

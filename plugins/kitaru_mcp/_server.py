@@ -67,7 +67,7 @@ def _tool_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 def build_server(client: KitaruClient, *, name: str = "kitaru") -> MCPServer:
     """An MCP server over ``client``'s stack (any store, a server's too)."""
-    server: MCPServer = MCPServer(name, instructions=INSTRUCTIONS)
+    server: MCPServer = MCPServer(name, instructions=INSTRUCTIONS, log_level="WARNING")
     executions, artifacts = client.executions, client.artifacts
 
     def tool(annotations: ToolAnnotations) -> Callable[[Callable[P, R]], Callable[P, R]]:
