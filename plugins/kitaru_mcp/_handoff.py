@@ -6,12 +6,12 @@ A worker stack queues the execution for a worker; a local stack starts a detache
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from kitaru_core.client import KitaruClient
 
 
-def hand_off(client: KitaruClient, exec_id: str, action: str) -> None:
+def hand_off(client: KitaruClient, exec_id: str, action: Literal["resume", "retry"]) -> None:
     """Resume or retry ``exec_id`` elsewhere (a worker, or a detached process)."""
     from kitaru_core.client._handoff import hand_off as core_hand_off
 

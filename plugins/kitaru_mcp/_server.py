@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
@@ -220,7 +220,9 @@ _NOTE = (
 )
 
 
-def _handed_off(client: KitaruClient, exec_id: str, action: str) -> HandedOff:
+def _handed_off(
+    client: KitaruClient, exec_id: str, action: Literal["resume", "retry"]
+) -> HandedOff:
     hand_off(client, exec_id, action)
     status = client.executions.get(exec_id).status
     return HandedOff(

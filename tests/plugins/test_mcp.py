@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -84,6 +85,18 @@ class Session:
 def test_the_plugin_is_listed_as_an_entry_point() -> None:
     info = next(p for p in list_plugins() if p.name == "mcp")
     assert (info.source, info.hooks, info.missing) == ("entry point", ["register_commands"], [])
+
+
+JSON_BLOCK = re.compile(r"^```json\n(.*?)^```", re.DOTALL | re.MULTILINE)
+
+
+def test_the_mcp_page_configs_start_this_server() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs/integrations/mcp.md").read_text()
+    stdio, http = (json.loads(block)["mcpServers"]["kitaru"] for block in JSON_BLOCK.findall(page))
+    assert (stdio["command"], stdio["args"][0]) == ("kitaru", "mcp")
+    result = CliRunner().invoke(app, [*stdio["args"][:1], "--help"])
+    assert result.exit_code == 0 and "--stack" in result.output and "--http" in result.output
+    assert http["url"].endswith(":8390/mcp")  # the default port and the SDK's path
 
 
 def test_http_needs_a_token() -> None:

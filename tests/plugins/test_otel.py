@@ -238,6 +238,11 @@ def test_a_replay_links_to_its_source_and_marks_what_it_reused(
     assert (ran.name, _attrs(ran)["kitaru.operation.reused"]) == ("checkpoint flaky", False)
 
 
+def test_the_opentelemetry_page_runs(run_doc: Any) -> None:
+    proc = run_doc("docs/integrations/opentelemetry.md", timeout=60)
+    assert "['checkpoint research', 'checkpoint write', 'kitaru.run writer']" in proc.stdout
+
+
 def _console_spans(text: str) -> list[dict[str, Any]]:
     """The spans the SDK's console exporter printed, among other output."""
     decoder, found, at = json.JSONDecoder(), [], 0
