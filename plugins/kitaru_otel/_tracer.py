@@ -142,8 +142,10 @@ class ExecutionTrace:
         """Close the run's span (and any attempt still open) with the run's outcome."""
         with self._lock:
             left, self._open = list(self._open.values()), {}
-        for span in left:
-            span.set_status(Status(StatusCode.ERROR, f"the run stopped ({event})"))
+        for span in left:  # unwound by the run's stop: a wait inside it, a cancel, a failure
+            span.set_attribute(OUTCOME, event)
+            if event in ("failed", "cancelled"):
+                span.set_status(Status(StatusCode.ERROR, f"the run stopped ({event})"))
             span.end()
         self._run_span.set_attribute(OUTCOME, event)
         if event == "waiting":
