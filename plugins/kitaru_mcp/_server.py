@@ -48,6 +48,7 @@ INSTRUCTIONS = (
 )
 
 ExecId = Annotated[str, Field(description="Execution id (kr-...).")]
+Status = Literal["queued", "running", "waiting", "completed", "failed", "cancelled"]
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 CHANGES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
 
@@ -81,8 +82,7 @@ def build_server(client: KitaruClient, *, name: str = "kitaru") -> MCPServer:
     def list_executions(
         flow: Annotated[str | None, Field(description="Only this flow's executions.")] = None,
         status: Annotated[
-            str | None,
-            Field(description="Only executions in this status (waiting, failed, ...)."),
+            Status | None, Field(description="Only executions in this status.")
         ] = None,
         limit: Annotated[int, Field(ge=1, le=1000, description="At most this many.")] = 50,
     ) -> ExecutionList:
