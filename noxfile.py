@@ -24,7 +24,7 @@ CONSTRAINTS = "constraints.txt"
 # environment per adapter (with what that adapter's tests need).
 LOCK_PYTHON = "3.11"
 TEST_EXTRAS = (
-    "dev,pydantic-ai,mcp,litellm,workers,celery,langgraph,langgraph-tests,openai-agents,"
+    "dev,pydantic-ai,mcp,otel,litellm,workers,celery,langgraph,langgraph-tests,openai-agents,"
     "server,browser-tests"
 )
 # Each adapter: its package (under adapters/, tests in tests/adapters/test_<name>[_*].py), the

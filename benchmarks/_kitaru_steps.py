@@ -36,6 +36,15 @@ def main() -> None:
     parser.add_argument("--durability", choices=["process", "power"], default="process")
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--store-url", default=None, help="e.g. a PostgreSQL URL; default SQLite")
+    parser.add_argument(
+        "--without-plugin", default=None, help="unregister this plugin first (e.g. otel)"
+    )
+    parser.add_argument(
+        "--tracer",
+        choices=["none", "sdk"],
+        default="none",
+        help="sdk: configure an OpenTelemetry SDK tracer provider (spans kept in memory)",
+    )
     args = parser.parse_args()
 
     os.environ["KITARU_HOME"] = str(args.workdir / f"kitaru-{args.durability}")
@@ -46,6 +55,13 @@ def main() -> None:
 
     import kitaru
     from kitaru import checkpoint, flow
+
+    if args.without_plugin:
+        from kitaru_core.plugins import unregister_plugin
+
+        unregister_plugin(args.without_plugin)
+    if args.tracer == "sdk":
+        _configure_tracing()
 
     @checkpoint
     def step(x: int) -> int:
@@ -69,14 +85,16 @@ def main() -> None:
         return x
 
     chain(args.steps)  # warm up: opens the store, runs migrations, imports lazily
-    run_ms, plain_ms = [], []
+    run_ms, plain_ms, run_cpu_ms, plain_cpu_ms = [], [], [], []
     for _ in range(args.repeats):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         assert chain(args.steps) == args.steps
         run_ms.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
+        run_cpu_ms.append((time.process_time() - cpu) * 1000)
+        start, cpu = time.perf_counter(), time.process_time()
         plain(args.steps)
         plain_ms.append((time.perf_counter() - start) * 1000)
+        plain_cpu_ms.append((time.process_time() - cpu) * 1000)
 
     client = kitaru.KitaruClient()
     resume_ms, resume_cpu_ms = [], []
@@ -100,6 +118,9 @@ def main() -> None:
                 "per_step_ms": [
                     (r - p) / args.steps for r, p in zip(run_ms, plain_ms, strict=True)
                 ],
+                "per_step_cpu_ms": [
+                    (r - p) / args.steps for r, p in zip(run_cpu_ms, plain_cpu_ms, strict=True)
+                ],
                 "resume_1000_ms": statistics.median(resume_ms),
                 "resume_1000_cpu_ms": statistics.median(resume_cpu_ms),
                 "notes": (
@@ -111,6 +132,18 @@ def main() -> None:
             }
         )
     )
+
+
+def _configure_tracing() -> None:
+    """A real SDK provider whose spans go to memory: the cost of tracing itself, no I/O."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    trace.set_tracer_provider(provider)
 
 
 if __name__ == "__main__":

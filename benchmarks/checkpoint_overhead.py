@@ -1,17 +1,23 @@
 """Checkpoint overhead: Kitaru against DBOS and LangGraph, in one run, on the same disk.
 
     python benchmarks/checkpoint_overhead.py [--steps 200] [--repeats 5] [--rounds 3] [--write-docs]
+    python benchmarks/checkpoint_overhead.py --otel [--steps 200] [--repeats 5] [--rounds 5]
 
 Measures, for a flow of N trivial steps on a SQLite file on disk: per-step overhead over plain
 Python (median over repeats), the time to resume an execution whose 1,000 steps are all recorded,
 and cold import time. Each peer runs in its own venv under benchmarks/.venvs (created on first
 use). ``--write-docs`` puts the table into docs/performance.md.
+
+``--otel`` compares Kitaru with itself instead: the OpenTelemetry plugin unregistered, the
+plugin installed with no tracer provider (the default; it must cost nothing measurable), and
+tracing on (an SDK provider keeping spans in memory). It reports wall and CPU time per step.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -30,7 +36,12 @@ MARK_END = "<!-- checkpoint_overhead:end -->"
 
 
 def run_kitaru(
-    durability: str, steps: int, repeats: int, workdir: Path, store_url: str | None = None
+    durability: str,
+    steps: int,
+    repeats: int,
+    workdir: Path,
+    store_url: str | None = None,
+    extra: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Kitaru's half, in a fresh interpreter like the peers (on SQLite unless ``store_url``)."""
     cmd = [
@@ -45,6 +56,7 @@ def run_kitaru(
         "--workdir",
         str(workdir),
         *(["--store-url", store_url] if store_url else []),
+        *extra,
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
     if proc.returncode != 0:
@@ -115,6 +127,62 @@ def merge(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
+OTEL_SYSTEMS: dict[str, tuple[str, ...]] = {
+    "no otel plugin": ("--without-plugin", "otel"),
+    "otel plugin, no provider": (),
+    "otel plugin, SDK provider": ("--tracer", "sdk"),
+}
+
+
+def otel_table(results: dict[str, dict[str, Any]]) -> str:
+    """Medians per step, wall and CPU, with ratios against the run without the plugin."""
+    base = results["no otel plugin"]
+    lines = [
+        "| kitaru (process) | per-step wall (ms) | ratio | per-step CPU (ms) | ratio |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    base_wall = statistics.median(base["per_step_ms"])
+    base_cpu = statistics.median(base["per_step_cpu_ms"])
+    for name, r in results.items():
+        if "error" in r:
+            lines.append(f"| {name} | unavailable: {r['error']} | | | |")
+            continue
+        wall, cpu = statistics.median(r["per_step_ms"]), statistics.median(r["per_step_cpu_ms"])
+        lines.append(
+            f"| {name} | {wall:.4f} | {wall / base_wall:.3f} | {cpu:.4f} | {cpu / base_cpu:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def run_otel(steps: int, repeats: int, rounds: int) -> None:
+    """The OpenTelemetry plugin's cost: see the module's docstring."""
+    load_before = os.getloadavg()
+    pooled: dict[str, list[dict[str, Any]]] = {name: [] for name in OTEL_SYSTEMS}
+    with tempfile.TemporaryDirectory() as tmp:
+        for number in range(rounds):
+            for name, extra in OTEL_SYSTEMS.items():
+                print(f"round {number + 1}/{rounds}: {name} ...", file=sys.stderr)
+                work = Path(tmp) / f"round-{number}-{len(pooled[name])}-{name[:8]}"
+                pooled[name].append(run_kitaru("process", steps, repeats, work, extra=extra))
+    results = {}
+    for name, samples in pooled.items():
+        failed = [r for r in samples if "error" in r]
+        results[name] = (
+            failed[0]
+            if failed
+            else {
+                key: [x for r in samples for x in r[key]]
+                for key in ("per_step_ms", "per_step_cpu_ms")
+            }
+        )
+    load_after = os.getloadavg()
+    print(otel_table(results))
+    print(
+        f"\nN={steps} steps, {repeats} repeats x {rounds} alternating rounds, medians. "
+        f"Load average (1, 5, 15 min) before {load_before}, after {load_after}."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=200)
@@ -124,7 +192,11 @@ def main() -> None:
     )
     parser.add_argument("--peers", nargs="*", default=["dbos", "langgraph"])
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--otel", action="store_true", help="the OpenTelemetry plugin's cost")
     args = parser.parse_args()
+    if args.otel:
+        run_otel(args.steps, args.repeats, args.rounds)
+        return
     VENVS_DIR.mkdir(parents=True, exist_ok=True)
     systems = ["kitaru (process)", "kitaru (power)", *args.peers]
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in systems}

@@ -56,7 +56,8 @@ def on_execution_event(event: ExecutionEvent, execution: ExecutionInfo) -> None:
 
 @hookspec
 def on_operation_event(event: OperationEvent, operation: OperationInfo) -> None:
-    """Observe an operation being recorded (``completed``/``failed``) or ``reused``."""
+    """Observe an operation attempt ``started``, recorded (``completed``/``failed``), or
+    ``reused`` (its recorded output returned instead of running)."""
 
 
 @hookspec(firstresult=True)

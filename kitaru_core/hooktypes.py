@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol, TypeAlias, runtime_checkable
 
 ExecutionEvent: TypeAlias = Literal["started", "completed", "failed", "waiting", "cancelled"]
 """What ``on_execution_event`` observes."""
-OperationEvent: TypeAlias = Literal["completed", "failed", "reused"]
+OperationEvent: TypeAlias = Literal["started", "completed", "failed", "reused"]
 """What ``on_operation_event`` observes."""
 
 
@@ -121,10 +121,17 @@ class ExecutionInfo(Protocol):
 
 
 class OperationInfo(Protocol):
-    """The operation attempt an ``on_operation_event`` observer is shown."""
+    """The operation attempt an ``on_operation_event`` observer is shown.
+
+    ``op_id`` identifies the operation within its execution (name, input fingerprint and
+    ordinal); ``(op_id, attempt)`` one attempt. ``error`` is the failure of a ``failed``
+    attempt (``type``, ``message``, ``traceback``), else None.
+    """
 
     @property
     def exec_id(self) -> str: ...
+    @property
+    def op_id(self) -> str: ...
     @property
     def name(self) -> str: ...
     @property
@@ -147,6 +154,10 @@ class OperationInfo(Protocol):
     def tokens_out(self) -> int: ...
     @property
     def cost(self) -> float: ...
+    @property
+    def error(self) -> dict[str, Any] | None: ...
+    @property
+    def reused_from(self) -> str | None: ...
 
 
 JobStatus: TypeAlias = Literal["done", "waiting", "requeue", "declined", "skipped"]

@@ -7,7 +7,8 @@ Importable as ``kitaru.toolkit``. See docs/plugins/adapters.md.
 - Running: :func:`run_operation` / :func:`arun_operation` run or reuse one operation under the
   engine's identity rules (name, kind, identifying inputs; the n-th equal call is told apart).
 - Where code runs: :func:`in_flow`, :func:`in_operation`, :func:`in_durable_unit`,
-  :func:`current_operation`, :func:`current_execution_id`, :func:`ordinal`.
+  :func:`current_operation`, :func:`current_execution_id`, :func:`ordinal`,
+  :func:`interrupted_attempts` (what a crashed earlier run left in flight).
 - Identity: :func:`identity_of`, :func:`canonical_json`, :func:`digest`, :func:`strip_volatile`,
   :func:`message_json`, :class:`HistoryChain`, :class:`OperationId`.
 - Model usage: :func:`report_usage`, :func:`report_model_usage`, :func:`price`,
@@ -74,6 +75,7 @@ __all__ = [
     "ExecutionInfo",
     "HistoryChain",
     "Identity",
+    "InterruptedAttempt",
     "JsonSerializer",
     "LLMReply",
     "LLMRequest",
@@ -99,6 +101,7 @@ __all__ = [
     "in_durable_unit",
     "in_flow",
     "in_operation",
+    "interrupted_attempts",
     "message_json",
     "ordinal",
     "pack_value",
@@ -219,6 +222,35 @@ def recorded_operations(exec_id: str | None = None) -> list[RecordedOperation]:
     run = _running("recorded_operations()")
     records = run.store.load_operations(exec_id or run.exec_id)
     return [RecordedOperation(r.name, r.kind, r.status) for r in records]
+
+
+@dataclass(frozen=True)
+class InterruptedAttempt:
+    """An attempt an earlier run of the running execution left in flight (its process died)."""
+
+    op_id: str
+    name: str
+    kind: str
+    attempt: int
+    started_at: float
+    run_no: int
+
+
+def interrupted_attempts() -> list[InterruptedAttempt]:
+    """Attempts that earlier runs of the running execution started and never finished.
+
+    Known when the background flusher saw them running (longer than ``log_flush_seconds``)
+    before their process stopped; an observer of a resumed run reports them with this.
+    """
+    run = _running("interrupted_attempts()")
+    finished: dict[str, int] = {}
+    for record in run.store.load_operations(run.exec_id):
+        finished[record.op_id] = max(finished.get(record.op_id, 0), record.attempt)
+    return [
+        InterruptedAttempt(s.op_id, s.name, s.kind, s.attempt, s.started_at, s.run_no)
+        for s in sorted(run.store.load_started(run.exec_id), key=lambda s: s.started_at)
+        if s.run_no < run.run_no and finished.get(s.op_id, 0) < s.attempt
+    ]
 
 
 def stored_execution_metadata(exec_id: str) -> dict[str, Any]:

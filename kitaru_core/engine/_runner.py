@@ -292,6 +292,7 @@ class _Running:
         _capture.start()
         leases.hold(self.run.exec_id, self.run.store, self.run.settings.lease_seconds)
         _emit_execution("started", self.run)
+        self.run.watch_operations()  # an observer of "started" may have registered one
         self.run.start_flusher()
         return self.run
 

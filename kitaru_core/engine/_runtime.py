@@ -191,6 +191,10 @@ class ExecutionRun:
         self.max_concurrency = DEFAULT_MAX_CONCURRENCY
         """How many child executions this run runs at once in its process (local stacks)."""
 
+    def watch_operations(self) -> None:
+        """Look again for operation observers (a plugin may register one as a run starts)."""
+        self._observe = _operation_observers()
+
     # captured output ----------------------------------------------------------------------
 
     def capture(self, stream: str, text: str) -> None:
@@ -302,8 +306,8 @@ class ExecutionRun:
             self.tokens_in += record.tokens_in
             self.tokens_out += record.tokens_out
             self.spent_cost += record.cost
-        if self._observe is not None:
-            self._observe(record.status, record)
+            if self._observe is not None:  # a replay's copy of a reused one: see reuse()
+                self._observe(record.status, record)
 
     def count_spent(self, records: Iterable[OperationRecord]) -> None:
         """Add earlier attempts' tokens and cost to this execution's totals (not reused copies)."""
@@ -330,9 +334,31 @@ class ExecutionRun:
             copy.reused_from = recorded.exec_id
             copy.run_no = self.run_no
             self.write(copy)
+            recorded = copy  # observers see the operation of this execution
         if self._observe is not None:
             self._observe("reused", recorded)
         return value
+
+    def observe_start(self, scope: OperationScope) -> None:
+        """Tell operation observers that an attempt of ``scope`` starts (when there are any)."""
+        if self._observe is None:
+            return
+        self._observe(
+            "started",
+            OperationRecord(
+                exec_id=self.exec_id,
+                op_id=scope.op_id,
+                name=scope.spec.name,
+                kind=scope.spec.kind,
+                fingerprint=scope.identity.fingerprint,
+                n=scope.identity.n,
+                attempt=self.log.peek_attempt(scope.op_id),
+                status="started",
+                started_at=scope.started_at,
+                ended_at=scope.started_at,
+                run_no=self.run_no,
+            ),
+        )
 
     def _attempt_record(self, scope: OperationScope, status: str) -> OperationRecord:
         spec, identity = scope.spec, scope.identity
@@ -422,6 +448,7 @@ def operation_steps(
             return run.reuse(recorded)
     for failures in range(spec.retries + 1):
         scope = OperationScope(run, spec, identity, input_text)
+        run.observe_start(scope)
         token = _context.enter_operation(scope)
         run.inflight[scope.op_id] = scope
         try:

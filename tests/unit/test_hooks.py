@@ -121,7 +121,49 @@ def test_events_reach_a_registered_plugin() -> None:
         assert observed(2) == 4
     finally:
         unregister_plugin(name)
-    assert seen == [("started", "observed"), ("completed", "double"), ("completed", "observed")]
+    assert seen == [
+        ("started", "observed"),
+        ("started", "double"),
+        ("completed", "double"),
+        ("completed", "observed"),
+    ]
+
+
+def test_a_replays_reused_operation_is_reported_once_as_reused_by_the_replay() -> None:
+    import kitaru
+
+    seen: list[tuple[str, str, str, str | None]] = []
+
+    class Observer:
+        @hookspecs.hookimpl
+        def on_operation_event(self, event: str, operation: Any) -> None:
+            seen.append((event, operation.name, operation.exec_id, operation.reused_from))
+
+    @kitaru.checkpoint
+    def first(x: int) -> int:
+        return x + 1
+
+    @kitaru.checkpoint
+    def second(x: int) -> int:
+        return x * 10
+
+    @kitaru.flow
+    def replayed(x: int) -> int:
+        return second(first(x))
+
+    source = replayed.run(1)
+    assert source.wait() == 20
+    name = register_plugin(Observer(), name="observer")
+    try:
+        replay = kitaru.KitaruClient().executions.replay(source.exec_id, from_="second")
+        assert replay.wait() == 20
+    finally:
+        unregister_plugin(name)
+    assert seen == [
+        ("reused", "first", replay.exec_id, source.exec_id),
+        ("started", "second", replay.exec_id, None),
+        ("completed", "second", replay.exec_id, None),
+    ]
 
 
 def test_import_kitaru_stays_light() -> None:
