@@ -14,6 +14,7 @@ from kitaru_core.errors import (
     ArtifactCorrupted,
     ArtifactNotFound,
     ConfigurationError,
+    DeploymentNotFound,
     ExecutionBusy,
     ExecutionCancelled,
     ExecutionFailed,
@@ -23,6 +24,7 @@ from kitaru_core.errors import (
     ExecutionTakenOver,
     FingerprintError,
     FlowNotFound,
+    InvalidDeployment,
     InvalidExecutionState,
     InvalidName,
     InvalidReplay,
@@ -43,6 +45,7 @@ from kitaru_core.errors import (
 if TYPE_CHECKING:
     from kitaru_core._config import Stack, configure
     from kitaru_core.api._api import current_execution_id, idempotency_key, load, log, save
+    from kitaru_core.api._deployments import invoke
     from kitaru_core.api._stacks import (
         create_stack,
         current_stack,
@@ -70,6 +73,7 @@ _LAZY = {
     "Stack": "kitaru_core._config",
     "current_execution_id": "kitaru_core.api._api",
     "idempotency_key": "kitaru_core.api._api",
+    "invoke": "kitaru_core.api._deployments",
     "llm": "kitaru_core.llm._llm",
     "load": "kitaru_core.api._api",
     "log": "kitaru_core.api._api",
@@ -100,6 +104,7 @@ __all__ = [
     "ArtifactNotFound",
     "Checkpoint",
     "ConfigurationError",
+    "DeploymentNotFound",
     "Execution",
     "ExecutionBusy",
     "ExecutionCancelled",
@@ -112,6 +117,7 @@ __all__ = [
     "Flow",
     "FlowHandle",
     "FlowNotFound",
+    "InvalidDeployment",
     "InvalidExecutionState",
     "InvalidName",
     "InvalidReplay",
@@ -138,6 +144,7 @@ __all__ = [
     "delete_stack",
     "flow",
     "idempotency_key",
+    "invoke",
     "list_stacks",
     "llm",
     "load",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from kitaru_core.engine import _context
@@ -190,6 +190,26 @@ class Flow(Generic[P, R]):
             return queued
         run = create_execution(self, arguments, settings=settings)
         return FlowHandle.of(await aexecute(self, run, arguments))
+
+    def deploy(
+        self,
+        *,
+        name: str | None = None,
+        tags: Sequence[str] = (),
+        default: bool = True,
+        stack: str | None = None,
+    ) -> Any:
+        """Publish a snapshot of this flow's code as the next version of ``name`` (the flow's
+        name by default), tagged ``tags`` and, unless ``default=False``, ``default``.
+
+        Returns the deployment record; identical code gives its existing version back. Invoke
+        it anywhere with ``kitaru.invoke(name, args={...})``. See docs/guides/deployments.md.
+        """
+        # lazy: keeps import kitaru fast
+        from kitaru_core.client import KitaruClient
+
+        client = KitaruClient(stack or self.stack)
+        return client.deployments.deploy(self, name=name, tags=tags, default=default)
 
     def replay(
         self,

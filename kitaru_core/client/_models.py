@@ -243,6 +243,9 @@ class Execution:
         self.run_count = record.run_count
         self.metadata = record.metadata
         self.cost_saved = record.cost_saved
+        self.deployment = record.deployment
+        """The deployment it was started from (``kitaru invoke``), or None."""
+        self.deployment_version = record.deployment_version
 
     @classmethod
     def from_record(cls, record: ExecutionRecord, store: Store, settings: Settings) -> Execution:
@@ -338,6 +341,8 @@ class Execution:
             "run_count": self.run_count,
             "metadata": self.metadata,
             "cost_saved": self.cost_saved,
+            "deployment": self.deployment,
+            "deployment_version": self.deployment_version,
         }
         if with_operations:
             data["operations"] = [op.to_dict(full_values=full_values) for op in self.operations]

@@ -25,6 +25,7 @@ from kitaru_core._config import Settings
 from kitaru_core.engine._oplog import OperationId
 from kitaru_core.engine._replay_plan import inherited_records
 from kitaru_core.engine._runner import aexecute, create_execution, execute, settings_for
+from kitaru_core.engine._snapshots import pin_of
 from kitaru_core.errors import InvalidReplay, InvalidWaitAnswer
 from kitaru_core.replay._override_types import check_override
 from kitaru_core.store._backends import current_store
@@ -298,6 +299,7 @@ def start_replay(flow: Flow, request: ReplayRequest, *, store: Store, settings: 
         replay_from=plan["from"],
         inherited=inherited_records(store, plan),
         replay_plan=plan,
+        deployment=pin_of(store.get_execution(plan["source"])),
     )
     if flow.is_async:
         return aexecute(flow, run, arguments)

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from kitaru_core.errors import NotAKitaruStore, StoreError
 from kitaru_core.store._schema import TABLE_NAMES
 
-HEAD_REVISION = "0007"
-KNOWN_REVISIONS = frozenset({"0001", "0002", "0003", "0004", "0005", "0006", "0007"})
+HEAD_REVISION = "0010"
+KNOWN_REVISIONS = frozenset({"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0010"})
 VERSION_TABLE = "kitaru_alembic_version"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 ADVISORY_LOCK_KEY = 0x6B697461727500  # "kitaru" + 0: the PostgreSQL lock migrations take

@@ -38,6 +38,10 @@ executions = sa.Table(
     sa.Column("tokens_out", sa.BigInteger, nullable=False, default=0),
     sa.Column("cost_spent", sa.Float, nullable=False, default=0.0),
     sa.Column("cost_saved", sa.Float, nullable=False, default=0.0),
+    sa.Column("deployment", sa.String(200)),
+    sa.Column("deployment_version", sa.Integer),
+    sa.Column("snapshot", sa.String(64)),
+    sa.Index("ix_kitaru_executions_deployment", "deployment", "deployment_version"),
 )
 
 operations = sa.Table(
@@ -152,5 +156,30 @@ adapter_records = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 """Records an adapter keeps in the store (toolkit.AdapterRecords), ordered by key."""
+
+deployments = sa.Table(
+    "kitaru_deployments",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("snapshot", sa.String(64), nullable=False),
+    sa.Column("flow_ref", sa.String(500), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("source", sa.Text),
+    sa.Column("packages", sa.JSON),
+    sa.Column("deleted_at", sa.Float),
+    sa.UniqueConstraint("name", "snapshot", name="uq_kitaru_deployments_snapshot"),
+)
+"""Published flows, one row per version (a deleted one keeps its row: numbers are not reused)."""
+
+deployment_tags = sa.Table(
+    "kitaru_deployment_tags",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("tag", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+"""Tags routing invocations of a deployment (``default``, ``stable``, ...) to a version."""
 
 TABLE_NAMES = frozenset(metadata.tables)

@@ -32,6 +32,7 @@ from kitaru_core.store._records import (
     StartedRecord,
     WaitRecord,
 )
+from kitaru_core.store._sql_deployments import SqlDeployments
 from kitaru_core.store._store import Store
 from kitaru_core.store._store_errors import translate_errors
 
@@ -227,7 +228,7 @@ def _make_engine(url: str, durability: str, *, read_only: bool) -> sa.Engine:
     raise StoreError(f"Unsupported SQL store URL {url!r}: use sqlite:/// or postgresql+psycopg://.")
 
 
-class SqlStore(Store):
+class SqlStore(SqlDeployments, Store):
     """Store on any SQLAlchemy engine whose schema Kitaru's migrations manage."""
 
     def __init__(self, url: str, durability: str = "process") -> None:
