@@ -116,7 +116,7 @@ def test_versions_tags_and_pinned_code(project: Path) -> None:
         kitaru.invoke("greeter", args={"name": "x"}, tag="stable")
     with pytest.raises(DeploymentNotFound, match=r"no version v7\. Versions: v1, v2"):
         kitaru.invoke("greeter", args={"name": "x"}, version=7)
-    with pytest.raises(DeploymentNotFound, match="No deployment is named 'greter'.*greeter"):
+    with pytest.raises(DeploymentNotFound, match=r"No deployment is named 'greter'.*greeter"):
         kitaru.invoke("greter", args={"name": "x"})
     assert len(client.executions.list()) == before
 
