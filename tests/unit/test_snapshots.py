@@ -92,7 +92,7 @@ def test_two_versions_of_one_module_run_side_by_side(tmp_path: Path) -> None:
 def test_deploy_refuses_a_target_that_is_not_a_flow(tmp_path: Path) -> None:
     entry = write(tmp_path, "one")
     client = KitaruClient()
-    with pytest.raises(InvalidDeployment, match="'shout' in .* is not a @flow"):
+    with pytest.raises(InvalidDeployment, match=r"'shout' in .* is not a @flow"):
         client.deployments.deploy(f"{tmp_path / 'helpers.py'}:shout")
     with pytest.raises(InvalidDeployment, match="does not say which flow"):
         client.deployments.deploy(str(entry))
