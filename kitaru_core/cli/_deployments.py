@@ -50,6 +50,7 @@ def deployment_dict(record: DeploymentRecord) -> dict[str, Any]:
         "created_at": record.created_at,
         "source": record.source,
         "packages": record.packages,
+        "new": record.new,
     }
 
 
@@ -81,7 +82,12 @@ def deploy(
         print_json(deployment_dict(record))
         return
     tags = f" (tags: {', '.join(record.tags)})" if record.tags else ""
-    console().print(plain(f"Deployed {record.name} v{record.version}{tags}"))
+    if record.new:
+        console().print(plain(f"Deployed {record.name} v{record.version}{tags}"))
+    else:
+        console().print(
+            plain(f"Unchanged: {record.name} v{record.version} has this code already{tags}")
+        )
 
 
 @deployments_app.command("list")

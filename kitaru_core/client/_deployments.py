@@ -102,8 +102,10 @@ class DeploymentsAPI:
             source=source,
             packages=files.packages,
         )
-        stored, _ = self._store.save_deployment(record, tags=tags)
-        return self.show(stored.name, version=stored.version)
+        stored, created = self._store.save_deployment(record, tags=tags)
+        shown = self.show(stored.name, version=stored.version)
+        shown.new = created
+        return shown
 
     # reading --------------------------------------------------------------------------
 

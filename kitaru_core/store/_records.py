@@ -172,3 +172,5 @@ class DeploymentRecord:
     deleted_at: float | None = None
     tags: list[str] = field(default_factory=list)
     """Tags pointing at this version (filled in by reads, not stored in this row)."""
+    new: bool = False
+    """Set by a deploy that made this version (False when the code was already deployed)."""

@@ -87,6 +87,7 @@ def test_versions_tags_and_pinned_code(project: Path) -> None:
     # identical code from the file path is the same snapshot, so the same version
     again = client.deployments.deploy(f"{project}/dep_flows.py:greeter")
     assert (again.version, again.snapshot) == (1, v1.snapshot)
+    assert v1.new and not again.new
 
     first = kitaru.invoke("greeter", args={"name": "Ada"})
     assert first.wait() == "Hello, Ada (Hello)"
