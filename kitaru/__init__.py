@@ -14,6 +14,7 @@ from kitaru_core.errors import (
     ArtifactCorrupted,
     ArtifactNotFound,
     ConfigurationError,
+    DeploymentNotFound,
     ExecutionBusy,
     ExecutionCancelled,
     ExecutionFailed,
@@ -23,6 +24,7 @@ from kitaru_core.errors import (
     ExecutionTakenOver,
     FingerprintError,
     FlowNotFound,
+    InvalidDeployment,
     InvalidExecutionState,
     InvalidName,
     InvalidReplay,
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
         save,
     )
     from kitaru_core.api._connect import connect
+    from kitaru_core.api._deployments import invoke
     from kitaru_core.api._stacks import (
         create_stack,
         current_stack,
@@ -82,6 +85,7 @@ _LAZY = {
     "Stack": "kitaru_core._config",
     "current_execution_id": "kitaru_core.api._api",
     "idempotency_key": "kitaru_core.api._api",
+    "invoke": "kitaru_core.api._deployments",
     "llm": "kitaru_core.llm._llm",
     "load": "kitaru_core.api._api",
     "log": "kitaru_core.api._api",
@@ -112,6 +116,7 @@ __all__ = [
     "ArtifactNotFound",
     "Checkpoint",
     "ConfigurationError",
+    "DeploymentNotFound",
     "Execution",
     "ExecutionBusy",
     "ExecutionCancelled",
@@ -124,6 +129,7 @@ __all__ = [
     "Flow",
     "FlowHandle",
     "FlowNotFound",
+    "InvalidDeployment",
     "InvalidExecutionState",
     "InvalidName",
     "InvalidReplay",
@@ -153,6 +159,7 @@ __all__ = [
     "gather",
     "gather_async",
     "idempotency_key",
+    "invoke",
     "list_stacks",
     "llm",
     "load",

@@ -270,3 +270,16 @@ class MissingExtraError(KitaruError, ImportError):
             f"This feature needs {package!r}, which is not installed. "
             f"Install it with: {self.install_hint}"
         )
+
+
+class DeploymentNotFound(KitaruError, LookupError):
+    """No deployment has the given flow name, tag or version; the message lists what exists."""
+
+    code = "deployment_not_found"
+
+
+class InvalidDeployment(KitaruError, ValueError):
+    """A deployment cannot be made, invoked or changed as asked (bad arguments for the flow's
+    signature, a version still running); nothing was changed."""
+
+    code = "invalid_deployment"

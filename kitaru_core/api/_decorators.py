@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from kitaru_core.engine import _context
@@ -238,6 +238,26 @@ class Flow(Generic[P, R]):
             detached=bool(options.detached),
         )
         return FlowHandle(exec_id, store=current_store(settings), settings=settings)
+
+    def deploy(
+        self,
+        *,
+        name: str | None = None,
+        tags: Sequence[str] = (),
+        default: bool = True,
+        stack: str | None = None,
+    ) -> Any:
+        """Publish a snapshot of this flow's code as the next version of ``name`` (the flow's
+        name by default), tagged ``tags`` and, unless ``default=False``, ``default``.
+
+        Returns the deployment record; identical code gives its existing version back. Invoke
+        it anywhere with ``kitaru.invoke(name, args={...})``. See docs/guides/deployments.md.
+        """
+        # lazy: keeps import kitaru fast
+        from kitaru_core.client import KitaruClient
+
+        client = KitaruClient(stack or self.stack)
+        return client.deployments.deploy(self, name=name, tags=tags, default=default)
 
     def replay(
         self,

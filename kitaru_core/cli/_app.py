@@ -50,6 +50,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kitaru_core.cli._worker",
     "kitaru_core.cli._schedule",
     "kitaru_core.cli._server",
+    "kitaru_core.cli._deployments",
 )
 
 HELP = (

@@ -33,6 +33,7 @@ from kitaru_core.errors import ExecutionSuspended
 
 if TYPE_CHECKING:
     from kitaru_core.client import Execution
+    from kitaru_core.client._handle import FlowHandle
 
 EXIT_COMPLETED = 0
 EXIT_FAILED = 1
@@ -89,11 +90,24 @@ def list_executions(
         str | None,
         typer.Option(metavar="ID", help="Only the child executions of execution ID."),
     ] = None,
+    deployment: Annotated[
+        str | None,
+        typer.Option(help="Only executions started from this deployment (`kitaru invoke`)."),
+    ] = None,
+    version: Annotated[
+        str | None,
+        typer.Option(help="Only executions of this deployment version (3 or v3)."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Executions, newest first."""
     found = open_client().executions.list(
-        flow=flow, status=status.value if status else None, limit=limit, parent=parent
+        flow=flow,
+        status=status.value if status else None,
+        limit=limit,
+        parent=parent,
+        deployment=deployment,
+        version=version,
     )
     if as_json:
         print_json([execution.to_dict(with_operations=False) for execution in found])
@@ -101,11 +115,13 @@ def list_executions(
     if not found:
         console().print(plain("No executions."))
         return
-    rows = table("ID", "FLOW", "STATUS", "CREATED", "DURATION", "RUNS")
+    rows = table("ID", "FLOW", "VERSION", "STATUS", "CREATED", "DURATION", "RUNS")
     for execution in found:
+        version_text = f"v{execution.deployment_version}" if execution.deployment_version else "-"
         rows.add_row(
             plain(execution.exec_id),
             plain(execution.flow_name),
+            plain(version_text),
             status_text(execution.status),
             plain(format_time(execution.created_at)),
             plain(format_duration(execution.duration)),
@@ -297,6 +313,11 @@ def _run_here(exec_id: str, action: str, as_json: bool) -> None:
     redirect = contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
     with redirect:
         handle = api.resume(exec_id) if action == "resume" else api.retry(exec_id)
+    report_stopped(handle, as_json)
+
+
+def report_stopped(handle: FlowHandle, as_json: bool) -> None:
+    """Print how a run that stopped here ended and exit with a code for its status."""
     message = None
     try:
         handle.wait()

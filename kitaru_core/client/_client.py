@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 
 from kitaru_core._config import Settings, load_settings, settings_for_stack
+from kitaru_core.client._deployments import DeploymentsAPI, parse_version
 from kitaru_core.client._handle import FlowHandle
 from kitaru_core.client._models import Artifact, Execution
 from kitaru_core.client._replay import ReplayMixin
@@ -42,12 +43,32 @@ class ExecutionsAPI(WaitsMixin, ReplayMixin):
         status: str | None = None,
         limit: int = 50,
         parent: str | None = None,
+        *,
+        deployment: str | None = None,
+        version: int | str | None = None,
     ) -> list[Execution]:
-        """Newest first, optionally filtered by flow name, status and parent execution (its
-        children)."""
+        """Newest first, optionally filtered by flow name, status, parent execution (its
+        children), and by the deployment and version they were started from (``kitaru
+        invoke``)."""
         if parent is not None:
             self._store.get_execution(parent)  # an unknown parent is an error, not "none"
-        found = self._store.list_executions(flow=flow, status=status, limit=limit, parent=parent)
+        if deployment is not None or version is not None:
+            found = self._store.list_deployment_executions(
+                deployment,
+                None if version is None else parse_version(version),
+                statuses=None if status is None else (status,),
+                limit=limit,
+            )
+            found = [
+                record
+                for record in found
+                if (flow is None or record.flow_name == flow)
+                and (parent is None or record.parent_exec_id == parent)
+            ]
+        else:
+            found = self._store.list_executions(
+                flow=flow, status=status, limit=limit, parent=parent
+            )
         records = [reconcile(self._store, record) for record in found]
         return [
             Execution(record, self._store, self._settings)
@@ -197,3 +218,4 @@ class KitaruClient:
         self.store = current_store(settings)
         self.executions = ExecutionsAPI(self.store, settings)
         self.artifacts = ArtifactsAPI(self.store, settings)
+        self.deployments = DeploymentsAPI(self.store, settings)

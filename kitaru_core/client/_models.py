@@ -247,6 +247,9 @@ class Execution:
         """The execution whose flow started this one as a child, if one did."""
         self.detached = record.detached
         """A detached child is not cancelled with its parent."""
+        self.deployment = record.deployment
+        """The deployment it was started from (``kitaru invoke``), or None."""
+        self.deployment_version = record.deployment_version
 
     @classmethod
     def from_record(cls, record: ExecutionRecord, store: Store, settings: Settings) -> Execution:
@@ -394,6 +397,8 @@ class Execution:
             "cost_saved": self.cost_saved,
             "parent_id": self.parent_id,
             "detached": self.detached,
+            "deployment": self.deployment,
+            "deployment_version": self.deployment_version,
         }
         if with_operations:
             data["operations"] = [op.to_dict(full_values=full_values) for op in self.operations]

@@ -33,7 +33,7 @@ class ReplayMixin:
         ``arg.NAME`` to a flow argument; ``flow_kwargs`` change flow arguments too. Bad input
         raises :class:`InvalidReplay` before anything runs.
         """
-        flow = load_flow(self._store.get_execution(exec_id))
+        flow = load_flow(self._store.get_execution(exec_id), self._settings)
         request = ReplayRequest(exec_id, from_, dict(overrides or {}), flow_kwargs)
         started = start_replay(flow, request, store=self._store, settings=self._settings)
         if flow.is_async:

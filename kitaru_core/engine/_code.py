@@ -15,6 +15,7 @@ from kitaru_core.errors import FlowNotFound
 from kitaru_core.store._serialization import MAIN_MODULE_ALIASES, SCRIPT_MODULE
 
 if TYPE_CHECKING:
+    from kitaru_core._config import Settings
     from kitaru_core.store._records import ExecutionRecord
 
 _flows: dict[str, Any] = {}
@@ -48,6 +49,14 @@ def register_flow(flow: Any) -> None:
     """Remember a flow object under its ``module:qualname`` reference."""
     _flows[flow.ref] = flow
     _registered.add(flow)
+
+
+def is_flow(obj: Any) -> bool:
+    """Whether ``obj`` is a ``@flow`` (one that :func:`register_flow` saw)."""
+    try:
+        return obj in _registered
+    except TypeError:  # not hashable, so not a flow
+        return False
 
 
 _checkpoints: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -108,14 +117,25 @@ def _resolve(module: Any, qualname: str) -> Any:
     return obj
 
 
-def load_flow(record: ExecutionRecord) -> Any:
-    """The flow object that ran ``record``, importing its code if needed."""
+def load_flow(record: ExecutionRecord, settings: Settings | None = None) -> Any:
+    """The flow object that ran ``record``, importing its code if needed.
+
+    An execution started from a deployment loads its pinned snapshot (from the artifact store
+    of ``settings``, the active stack's by default), never the code on this machine's path.
+    """
     module_name, _, qualname = record.flow_ref.partition(":")
     known = _flows.get(record.flow_ref)
     if known is not None and (module_name != "__main__" or _same_script(known, record)):
         return known
+    module: Any
     try:
-        if module_name == "__main__":
+        if record.snapshot:
+            from kitaru_core._config import load_settings
+            from kitaru_core.engine._snapshots import load_snapshot
+
+            load_snapshot(record.snapshot, settings or load_settings())
+            module = sys.modules.get(module_name) or importlib.import_module(module_name)
+        elif module_name == "__main__":
             main = sys.modules.get("__main__")
             if (
                 record.flow_file

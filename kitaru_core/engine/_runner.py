@@ -15,6 +15,7 @@ from kitaru_core.engine._lease import leases, my_owner_id, owner_alive
 from kitaru_core.engine._oplog import OperationLog
 from kitaru_core.engine._replay_plan import inherited_records
 from kitaru_core.engine._runtime import ExecutionRun, describe_error, unwinds
+from kitaru_core.engine._snapshots import DeploymentPin, snapshot_of
 from kitaru_core.errors import (
     ExecutionBusy,
     ExecutionReleased,
@@ -77,6 +78,7 @@ def create_execution(
     queued: bool = False,
     parent: tuple[str, str] | None = None,
     detached: bool = False,
+    deployment: DeploymentPin | None = None,
 ) -> ExecutionRun:
     """Record a new execution owned by this process and return its run.
 
@@ -84,6 +86,8 @@ def create_execution(
     be reached is refused before anything runs. With ``queued``, record it ``queued`` with no
     owner instead, for a worker to run. ``parent`` is ``(execution id, operation id)`` of the
     flow operation that starts this one as a child.
+    ``deployment`` is the deployment version it runs; a
+    flow loaded from a snapshot records that snapshot in any case.
     """
     check_stack(settings.stack, settings.durability)
     store = current_store(settings)
@@ -111,6 +115,9 @@ def create_execution(
         parent_exec_id=parent[0] if parent else None,
         parent_op_id=parent[1] if parent else None,
         detached=detached,
+        deployment=deployment.name if deployment else None,
+        deployment_version=deployment.version if deployment else None,
+        snapshot=deployment.snapshot if deployment else snapshot_of(flow.ref),
     )
     store.create_execution(record)
     log = OperationLog([], inherited)
@@ -137,7 +144,7 @@ def claim_execution(
         }.get(record.status, f"only {', '.join(allowed)} executions can be {action}d")
         raise InvalidExecutionState(f"Cannot {action} execution {exec_id}: {hint}.")
     # Find the code and inputs before claiming: a failure here leaves the execution as it was.
-    flow = load_flow(record)
+    flow = load_flow(record, settings)
     arguments = decode_arguments(
         record.inputs, what=f"Flow {record.flow_name!r}", settings=settings
     )

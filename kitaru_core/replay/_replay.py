@@ -26,6 +26,7 @@ from kitaru_core.engine._oplog import OperationId
 from kitaru_core.engine._replay_plan import inherited_records
 from kitaru_core.engine._runner import aexecute, create_execution, execute, settings_for
 from kitaru_core.engine._runtime import ExecutionRun
+from kitaru_core.engine._snapshots import DeploymentPin, pin_of, snapshot_of
 from kitaru_core.errors import InvalidReplay, InvalidWaitAnswer
 from kitaru_core.replay._override_types import check_override
 from kitaru_core.store._backends import current_store
@@ -303,6 +304,7 @@ def create_replay(
         inherited=inherited_records(store, plan),
         replay_plan=plan,
         queued=queued,
+        deployment=_same_deployment(flow, store.get_execution(plan["source"])),
     )
     return run, arguments
 
@@ -316,6 +318,13 @@ def start_replay(flow: Flow, request: ReplayRequest, *, store: Store, settings: 
     if flow.is_async:
         return aexecute(flow, run, arguments)
     return execute(flow, run, arguments)
+
+
+def _same_deployment(flow: Flow, source: ExecutionRecord) -> DeploymentPin | None:
+    """The source's deployment version when the replay runs its snapshot (``client.executions
+    .replay`` does; ``Flow.replay`` with a flow imported from source code does not)."""
+    pin = pin_of(source)
+    return pin if pin is not None and snapshot_of(flow.ref) == pin.snapshot else None
 
 
 def replay_flow(

@@ -12,6 +12,7 @@ from kitaru_core.runners._resolve import runner_for
 
 if TYPE_CHECKING:
     from kitaru_core.engine._code import FlowLike
+    from kitaru_core.engine._snapshots import DeploymentPin
 
 
 def queue_execution(
@@ -20,10 +21,12 @@ def queue_execution(
     *,
     settings: Settings,
     not_before: float | None = None,
+    deployment: DeploymentPin | None = None,
 ) -> str:
-    """Record a ``queued`` execution of ``flow`` and hand it to the stack's runner."""
+    """Record a ``queued`` execution of ``flow`` (of ``deployment``, when it is one) and hand
+    it to the stack's runner."""
     runner = runner_for(settings)
-    run = create_execution(flow, arguments, settings=settings, queued=True)
+    run = create_execution(flow, arguments, settings=settings, queued=True, deployment=deployment)
     runner.submit(run.exec_id, not_before=not_before)
     return run.exec_id
 

@@ -145,7 +145,8 @@ def _referenced_blobs(engine: sa.Engine) -> dict[str, str]:
     """Every blob digest the store references, with one row that references it.
 
     Blobs are referenced from columns named ``ref`` or ``*_ref`` holding a SHA-256 digest, so
-    a new column of that shape is checked without changing this function.
+    a new column of that shape is checked without changing this function; ``snapshot`` columns
+    hold the manifest blob of a deployed flow's code.
     """
     from kitaru_core.store import _schema as t
 
@@ -154,7 +155,7 @@ def _referenced_blobs(engine: sa.Engine) -> dict[str, str]:
         for table in t.metadata.sorted_tables:
             has_exec = "exec_id" in table.c
             for column in table.c:
-                if column.name != "ref" and not column.name.endswith("_ref"):
+                if column.name not in ("ref", "snapshot") and not column.name.endswith("_ref"):
                     continue
                 owner = table.c.exec_id if has_exec else sa.literal("")
                 query = sa.select(column, owner).where(column.is_not(None))

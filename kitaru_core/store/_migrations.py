@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from kitaru_core.errors import NotAKitaruStore, StoreError
 from kitaru_core.store._schema import TABLE_NAMES
 
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 KNOWN_REVISIONS = frozenset(
-    {"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"}
+    {"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010"}
 )
 VERSION_TABLE = "kitaru_alembic_version"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")

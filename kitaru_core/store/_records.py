@@ -50,6 +50,11 @@ class ExecutionRecord:
     """A detached child is not cancelled with its parent."""
     awaiting: list[str] | None = None
     """The children a ``waiting`` parent is suspended on (None when it waits on no child)."""
+    deployment: str | None = None
+    """The deployment (published flow name) this execution was started from, if any."""
+    deployment_version: int | None = None
+    snapshot: str | None = None
+    """The digest of the code snapshot it runs (resume, retry and replay load this one)."""
 
 
 @dataclass
@@ -167,3 +172,24 @@ class TokenRecord:
     digest: str
     created_at: float
     revoked_at: float | None = None
+
+
+@dataclass
+class DeploymentRecord:
+    """One version of a published flow: an immutable snapshot of its code."""
+
+    name: str
+    version: int
+    snapshot: str
+    """SHA-256 of the snapshot's manifest blob in the artifact store: its identity."""
+    flow_ref: str
+    """``module:qualname`` of the flow inside the snapshot."""
+    created_at: float
+    source: str | None = None
+    """Where it was deployed from (a file path), for people; never used to load it."""
+    packages: dict[str, str] = field(default_factory=dict)
+    deleted_at: float | None = None
+    tags: list[str] = field(default_factory=list)
+    """Tags pointing at this version (filled in by reads, not stored in this row)."""
+    new: bool = False
+    """Set by a deploy that made this version (False when the code was already deployed)."""

@@ -42,6 +42,10 @@ executions = sa.Table(
     sa.Column("parent_op_id", sa.String(300)),
     sa.Column("detached", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Column("awaiting", sa.JSON),
+    sa.Column("deployment", sa.String(200)),
+    sa.Column("deployment_version", sa.Integer),
+    sa.Column("snapshot", sa.String(64)),
+    sa.Index("ix_kitaru_executions_deployment", "deployment", "deployment_version"),
 )
 
 operations = sa.Table(
@@ -167,5 +171,29 @@ api_tokens = sa.Table(
     sa.Column("revoked_at", sa.Float),
 )
 """The server's bearer tokens (``kitaru server token``), stored as SHA-256 digests."""
+deployments = sa.Table(
+    "kitaru_deployments",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("snapshot", sa.String(64), nullable=False),
+    sa.Column("flow_ref", sa.String(500), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("source", sa.Text),
+    sa.Column("packages", sa.JSON),
+    sa.Column("deleted_at", sa.Float),
+    sa.UniqueConstraint("name", "snapshot", name="uq_kitaru_deployments_snapshot"),
+)
+"""Published flows, one row per version (a deleted one keeps its row: numbers are not reused)."""
+
+deployment_tags = sa.Table(
+    "kitaru_deployment_tags",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("tag", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+"""Tags routing invocations of a deployment (``default``, ``stable``, ...) to a version."""
 
 TABLE_NAMES = frozenset(metadata.tables)

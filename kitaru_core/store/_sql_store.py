@@ -34,6 +34,7 @@ from kitaru_core.store._records import (
     TokenRecord,
     WaitRecord,
 )
+from kitaru_core.store._sql_deployments import SqlDeployments
 from kitaru_core.store._store import Store
 from kitaru_core.store._store_errors import translate_errors
 
@@ -229,7 +230,7 @@ def _make_engine(url: str, durability: str, *, read_only: bool) -> sa.Engine:
     raise StoreError(f"Unsupported SQL store URL {url!r}: use sqlite:/// or postgresql+psycopg://.")
 
 
-class SqlStore(Store):
+class SqlStore(SqlDeployments, Store):
     """Store on any SQLAlchemy engine whose schema Kitaru's migrations manage."""
 
     def __init__(self, url: str, durability: str = "process") -> None:

@@ -10,6 +10,7 @@ from kitaru_core.errors import StoreError
 from kitaru_core.store._records import (
     AdapterRecord,
     ArtifactRecord,
+    DeploymentRecord,
     ExecutionRecord,
     LogRecord,
     OperationRecord,
@@ -272,6 +273,51 @@ class Store(ABC):
     def revoke_token(self, token_id: str, *, at: float) -> bool:
         """Mark a token revoked; False when there is no such live token."""
         raise StoreError(f"The store at {self.url} keeps no API tokens.")
+
+    # Deployments (versioned snapshots of flows). Not abstract, like the adapter records.
+
+    def save_deployment(
+        self, record: DeploymentRecord, *, tags: Sequence[str] = ()
+    ) -> tuple[DeploymentRecord, bool]:
+        """Record ``record`` (its ``version`` is assigned here: one more than any version of
+        ``record.name`` ever had) and point ``tags`` at it, in one transaction; a snapshot the
+        name already has keeps its version (revived if it was deleted). Returns the stored
+        record and whether it is a new version."""
+        raise StoreError(f"The store at {self.url} keeps no deployments.")
+
+    def list_deployments(self, name: str | None = None) -> list[DeploymentRecord]:
+        """Versions not deleted (of ``name``), each with its tags; by name, newest first."""
+        raise StoreError(f"The store at {self.url} keeps no deployments.")
+
+    def deployment_tags(self, name: str) -> dict[str, int]:
+        """Tag -> version of the deployment ``name``."""
+        raise StoreError(f"The store at {self.url} keeps no deployments.")
+
+    def set_deployment_tag(self, name: str, tag: str, version: int, *, at: float) -> bool:
+        """Point ``tag`` at ``version``; False (nothing changed) when no such version exists."""
+        raise StoreError(f"The store at {self.url} keeps no deployments.")
+
+    def delete_deployment(
+        self, name: str, version: int, *, at: float
+    ) -> tuple[list[str], list[str]]:
+        """Delete a version unless executions of it are unfinished, in one transaction.
+
+        Returns ``(tags removed with it, unfinished execution ids)``; when the second list is
+        not empty nothing was changed. The row is kept as deleted so its number is not reused.
+        """
+        raise StoreError(f"The store at {self.url} keeps no deployments.")
+
+    def list_deployment_executions(
+        self,
+        name: str | None,
+        version: int | None,
+        *,
+        statuses: Collection[str] | None = None,
+        limit: int = 50,
+    ) -> list[ExecutionRecord]:
+        """Executions started from deployment ``name`` (any, if None) at ``version`` (any, if
+        None), in ``statuses`` (any, if None); newest first."""
+        raise StoreError(f"The store at {self.url} keeps no deployments.")
 
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release connections."""
