@@ -64,6 +64,17 @@ class ExecutionNotFound(KitaruError, LookupError):
         )
 
 
+class ExecutionExists(KitaruError):
+    """An execution with the given id is already recorded (a deterministic id, such as a
+    scheduled run's, was taken by another process first)."""
+
+    code = "execution_exists"
+
+    def __init__(self, exec_id: str) -> None:
+        self.exec_id = exec_id
+        super().__init__(f"An execution with id {exec_id!r} already exists in this store.")
+
+
 class ArtifactNotFound(KitaruError, LookupError):
     """No artifact matches the given id or name."""
 

@@ -79,22 +79,24 @@ def create_execution(
     parent: tuple[str, str] | None = None,
     detached: bool = False,
     deployment: DeploymentPin | None = None,
+    exec_id: str | None = None,
 ) -> ExecutionRun:
     """Record a new execution owned by this process and return its run.
 
     The stack is checked first (once per process): one whose store or artifact store cannot
     be reached is refused before anything runs. With ``queued``, record it ``queued`` with no
     owner instead, for a worker to run. ``parent`` is ``(execution id, operation id)`` of the
-    flow operation that starts this one as a child.
-    ``deployment`` is the deployment version it runs; a
-    flow loaded from a snapshot records that snapshot in any case.
+    flow operation that starts this one as a child. ``deployment`` is the deployment version
+    it runs; a flow loaded from a snapshot records that snapshot in any case. ``exec_id`` is a
+    deterministic id to record it under (:class:`ExecutionExists` when it is taken); a new one
+    by default.
     """
     check_stack(settings.stack, settings.durability)
     store = current_store(settings)
     now = time.time()
     owner = None if queued else my_owner_id()
     record = ExecutionRecord(
-        exec_id=new_exec_id(),
+        exec_id=exec_id or new_exec_id(),
         flow_name=flow.name,
         flow_ref=flow.ref,
         flow_file=flow.file,

@@ -17,11 +17,12 @@ from typing import Any
 from kitaru_core._config import Settings
 from kitaru_core.engine._code import load_flow
 from kitaru_core.engine._runner import create_execution
-from kitaru_core.errors import ConfigurationError, FlowNotFound
+from kitaru_core.errors import ConfigurationError, ExecutionExists, FlowNotFound
 from kitaru_core.hooktypes import JobOutcome, Schedule, Scheduler
 from kitaru_core.runners._job import run_job
 from kitaru_core.runners._resolve import runner_for
 from kitaru_core.store._backends import current_store
+from kitaru_core.store._ids import scheduled_exec_id
 from kitaru_core.store._records import ExecutionRecord
 
 MAX_CATCH_UP = 60.0
@@ -115,7 +116,17 @@ def fire(schedule: Schedule, due: int, *, settings: Settings, flows: str | None)
         return JobOutcome(
             "declined", message=f"flow {flow.name!r} does not match --flows {flows!r}"
         )
-    run = create_execution(flow, flow.bind(**schedule.arguments), settings=settings, queued=True)
+    # The run's id follows from the schedule and the due time: when the queue hands the same
+    # due time out twice (a lagging worker re-deferring it), the second fire records nothing.
+    exec_id = scheduled_exec_id(schedule.name, schedule.created_at, due)
+    try:
+        run = create_execution(
+            flow, flow.bind(**schedule.arguments), settings=settings, queued=True, exec_id=exec_id
+        )
+    except ExecutionExists:
+        return JobOutcome(
+            "skipped", message=f"the run due at {due} was already started ({exec_id})"
+        )
     metadata = {"schedule": schedule.name, "scheduled_for": due}
     current_store(settings).update_execution(run.exec_id, metadata=metadata)
     return dataclasses.replace(run_job(run.exec_id, settings=settings), exec_id=run.exec_id)

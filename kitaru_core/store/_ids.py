@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 
@@ -14,6 +15,14 @@ def _base32(number: int, length: int) -> str:
         number, digit = divmod(number, 32)
         chars.append(_ALPHABET[digit])
     return "".join(reversed(chars))
+
+
+def scheduled_exec_id(schedule: str, created_at: float, due: int) -> str:
+    """The id of the run of ``schedule`` (made at ``created_at``) due at Unix time ``due``: the
+    same in every process, so a due time fired twice is recorded once. It sorts by ``due``."""
+    key = f"{schedule}@{created_at!r}@{due}".encode()
+    entropy = int.from_bytes(hashlib.sha256(key).digest()[:10], "big")
+    return f"kr-{_base32(due * 1000, 10)}{_base32(entropy, 16)}"
 
 
 def sortable_id(prefix: str) -> str:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from kitaru_core.errors import (
     ArtifactNotFound,
+    ExecutionExists,
     ExecutionNotFound,
     ExecutionTakenOver,
     MissingExtraError,
@@ -297,8 +298,19 @@ class SqlStore(SqlDeployments, Store):
     # executions ---------------------------------------------------------------------------
 
     def create_execution(self, record: ExecutionRecord) -> None:
-        with self._engine.begin() as conn:
-            conn.execute(t.executions.insert(), _row_values(record, _EXEC_COLUMNS))
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(t.executions.insert(), _row_values(record, _EXEC_COLUMNS))
+        except sa.exc.IntegrityError as exc:
+            if self._execution_exists(record.exec_id):
+                raise ExecutionExists(record.exec_id) from exc
+            raise
+
+    def _execution_exists(self, exec_id: str) -> bool:
+        c = t.executions.c
+        with self._engine.connect() as conn:
+            found = conn.execute(sa.select(c.exec_id).where(c.exec_id == exec_id)).first()
+        return found is not None
 
     def get_execution(self, exec_id: str) -> ExecutionRecord:
         with self._engine.connect() as conn:

@@ -29,7 +29,7 @@ class Store(ABC):
 
     @abstractmethod
     def create_execution(self, record: ExecutionRecord) -> None:
-        """Insert a new execution."""
+        """Insert a new execution; :class:`ExecutionExists` when its id is taken."""
 
     @abstractmethod
     def get_execution(self, exec_id: str) -> ExecutionRecord:

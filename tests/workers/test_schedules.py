@@ -62,6 +62,28 @@ def test_schedule_fires_once_per_due_time_with_two_workers(
     }
 
 
+def test_a_due_time_fired_twice_starts_one_run(worker_stack: dict[str, str]) -> None:
+    # Procrastinate's periodic-defer table keeps only the newest due time of a schedule, so a
+    # worker that lags behind (a loaded machine) can defer an older due time a second time:
+    # its second FIRE job must not start a second run.
+    import worker_flows
+
+    from kitaru_core import _config
+    from kitaru_core.runners._schedules import fire, make_schedule
+
+    settings = _config.load_settings()
+    schedule = make_schedule("tick", "* * * * *", worker_flows.twenty_steps, {"n": 2, "pause": 0})
+    due = int(time.time())
+    first = fire(schedule, due, settings=settings, flows=None)
+    second = fire(schedule, due, settings=settings, flows=None)
+    assert first.status == "done", first
+    assert second.status == "skipped" and "already" in second.message, second
+    runs = KitaruClient().executions.list(flow="twenty_steps")
+    assert [run.metadata["scheduled_for"] for run in runs] == [due]
+    assert fire(schedule, due + 60, settings=settings, flows=None).status == "done"
+    assert len(KitaruClient().executions.list(flow="twenty_steps")) == 2
+
+
 def test_schedule_refusals(worker_stack: dict[str, str], kitaru_home: object) -> None:
     bad_cron = kitaru(
         worker_stack, "schedule", "add", "x", "worker_flows:started_at", "--cron", "every day"
