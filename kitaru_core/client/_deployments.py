@@ -14,6 +14,7 @@ from typing import Any
 
 from kitaru_core._config import Settings
 from kitaru_core.client._handle import FlowHandle
+from kitaru_core.client._handoff import hand_off
 from kitaru_core.engine._code import is_flow, locate
 from kitaru_core.engine._runner import aexecute, create_execution, execute
 from kitaru_core.engine._snapshot_build import SnapshotFiles, collect
@@ -220,6 +221,27 @@ class DeploymentsAPI:
 
             return FlowHandle.of(asyncio.run(aexecute(flow, run, arguments)))
         return FlowHandle.of(execute(flow, run, arguments))
+
+    def hand_off_invoke(
+        self,
+        name: str,
+        args: dict[str, Any] | None = None,
+        *,
+        tag: str | None = None,
+        version: int | str | None = None,
+    ) -> str:
+        """:meth:`invoke`, but never run in this process (a server's or an MCP tool's): queued
+        for the stack's workers, or run by a detached ``kitaru executions resume`` process.
+        Returns the new execution's id at once; bad arguments are refused before anything."""
+        record, flow = self.load(name, tag=tag, version=version)
+        arguments = bind_arguments(record, flow.signature, args)
+        pin = DeploymentPin(record.name, record.version, record.snapshot)
+        settings = self._settings
+        if not runner_for(settings).in_process:
+            return queue_execution(flow, arguments, settings=settings, deployment=pin)
+        run = create_execution(flow, arguments, settings=settings, deployment=pin, queued=True)
+        hand_off(self._store, settings, run.exec_id, "resume")
+        return run.exec_id
 
 
 def bind_arguments(

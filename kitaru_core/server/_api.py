@@ -3,11 +3,13 @@ retry and replay are handed off (:mod:`kitaru_core.client._handoff`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 
 from kitaru_core.client import ArtifactsAPI, Execution, ExecutionsAPI, WaitInfo
+from kitaru_core.client._deployments import DeploymentsAPI
 from kitaru_core.client._handoff import Action, hand_off, hand_off_replay
 from kitaru_core.server._auth import require_caller
 from kitaru_core.server._schemas import (
@@ -16,8 +18,10 @@ from kitaru_core.server._schemas import (
     Accepted,
     ArtifactOut,
     ArtifactValue,
+    DeploymentOut,
     ExecutionOut,
     InputIn,
+    InvokeIn,
     LogOut,
     ReplayIn,
     WaitOut,
@@ -193,3 +197,32 @@ def artifact_value(artifact_id: str, api: Artifacts) -> dict[str, Any]:
     """An artifact's value in its JSON form."""
     shown = full(api.get(artifact_id).load())
     return {"artifact_id": artifact_id, "value": shown.value, "is_repr": shown.is_repr}
+
+
+def deployments(request: Request) -> DeploymentsAPI:
+    """The server's ``client.deployments``."""
+    return request.app.state.deployments
+
+
+Deployments = Annotated[DeploymentsAPI, Depends(deployments)]
+
+
+@router.get("/deployments", response_model=list[DeploymentOut], tags=["deployments"])
+def list_deployments(api: Deployments, name: str | None = None) -> list[dict[str, Any]]:
+    """Deployed versions (of one flow name), each with its tags; newest version first."""
+    return [dataclasses.asdict(record) for record in api.list(name)]
+
+
+@router.post(
+    "/deployments/{name}/invoke",
+    status_code=202,
+    response_model=Accepted,
+    tags=["deployments"],
+)
+def invoke_deployment(name: str, body: InvokeIn, api: Deployments) -> dict[str, Any]:
+    """Start the version of deployment ``name`` that ``tag`` or ``version`` selects (its
+    ``default`` tag otherwise): its arguments are checked first (422), then it is queued for
+    the workers or run by a detached process; the new execution's id at once."""
+    exec_id = api.hand_off_invoke(name, body.args, tag=body.tag, version=body.version)
+    status = api._store.get_execution(exec_id).status
+    return {"exec_id": exec_id, "action": "invoke", "status": status}

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from kitaru_core._config import Settings
 from kitaru_core.client import ArtifactsAPI, ExecutionsAPI
+from kitaru_core.client._deployments import DeploymentsAPI
 from kitaru_core.errors import KitaruError
 from kitaru_core.server._auth import Sessions
 from kitaru_core.server._errors import status_of
@@ -52,6 +53,7 @@ def create_app(store: Store, settings: Settings, *, auth: bool = True) -> FastAP
     app.state.sessions = Sessions()
     app.state.executions = ExecutionsAPI(store, settings)
     app.state.artifacts = ArtifactsAPI(store, settings)
+    app.state.deployments = DeploymentsAPI(store, settings)
 
     @app.exception_handler(KitaruError)
     async def kitaru_error(request: Request, exc: KitaruError) -> JSONResponse:

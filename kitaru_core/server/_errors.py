@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from kitaru_core.errors import (
     ArtifactNotFound,
+    DeploymentNotFound,
     ExecutionNotFound,
+    InvalidDeployment,
     InvalidExecutionState,
     InvalidReplay,
     InvalidWaitAnswer,
@@ -16,6 +18,8 @@ STATUS_OF_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (ExecutionNotFound, 404),
     (ArtifactNotFound, 404),
     (WaitNotFound, 404),
+    (DeploymentNotFound, 404),
+    (InvalidDeployment, 422),
     (InvalidExecutionState, 409),
     (InvalidReplay, 422),
     (InvalidWaitAnswer, 422),

@@ -117,6 +117,28 @@ class ReplayIn(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
 
+class DeploymentOut(BaseModel):
+    """One deployed version of a flow and the tags pointing at it."""
+
+    name: str
+    version: int
+    snapshot: str
+    flow_ref: str
+    created_at: float
+    source: str | None = None
+    packages: dict[str, str] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+
+
+class InvokeIn(BaseModel):
+    """Start a deployment: keyword arguments, and a tag or a version (``default`` tag when
+    neither is given)."""
+
+    args: dict[str, Any] = Field(default_factory=dict)
+    tag: str | None = None
+    version: int | str | None = None
+
+
 class Accepted(BaseModel):
     """An action handed off to run elsewhere (workers, or a detached process)."""
 

@@ -18,6 +18,7 @@ from kitaru_core._config import kitaru_home
 from kitaru_core.errors import MissingExtraError, StoreError, StoreUnavailable
 from kitaru_core.store._records import (
     ArtifactRecord,
+    DeploymentRecord,
     ExecutionRecord,
     LogRecord,
     OperationRecord,
@@ -341,6 +342,43 @@ class HttpStore(Store):
 
     def delete_adapter_records(self, *args: Any, **kwargs: Any) -> int:
         return int(self._call("delete_adapter_records", *args, **kwargs))
+
+    def save_deployment(
+        self, record: DeploymentRecord, *, tags: Sequence[str] = ()
+    ) -> tuple[DeploymentRecord, bool]:
+        saved, new = self._call("save_deployment", record, tags=list(tags))
+        return saved, bool(new)
+
+    def list_deployments(self, name: str | None = None) -> list[DeploymentRecord]:
+        return self._call("list_deployments", name)
+
+    def deployment_tags(self, name: str) -> dict[str, int]:
+        return self._call("deployment_tags", name)
+
+    def set_deployment_tag(self, name: str, tag: str, version: int, *, at: float) -> bool:
+        return bool(self._call("set_deployment_tag", name, tag, version, at=at))
+
+    def delete_deployment(
+        self, name: str, version: int, *, at: float
+    ) -> tuple[list[str], list[str]]:
+        removed, unfinished = self._call("delete_deployment", name, version, at=at)
+        return list(removed), list(unfinished)
+
+    def list_deployment_executions(
+        self,
+        name: str | None,
+        version: int | None,
+        *,
+        statuses: Collection[str] | None = None,
+        limit: int = 50,
+    ) -> list[ExecutionRecord]:
+        return self._call(
+            "list_deployment_executions",
+            name,
+            version,
+            statuses=None if statuses is None else list(statuses),
+            limit=limit,
+        )
 
 
 class HttpBlobStore:

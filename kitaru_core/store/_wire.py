@@ -23,6 +23,7 @@ RECORD_TYPES: dict[str, type[Any]] = {
         _records.ArtifactRecord,
         _records.WaitRecord,
         _records.AdapterRecord,
+        _records.DeploymentRecord,
     )
 }
 
@@ -61,6 +62,12 @@ STORE_METHODS = frozenset(
         "put_adapter_records",
         "scan_adapter_records",
         "delete_adapter_records",
+        "save_deployment",
+        "list_deployments",
+        "deployment_tags",
+        "set_deployment_tag",
+        "delete_deployment",
+        "list_deployment_executions",
     }
 )
 """Store methods a client may call through the server (never the token methods)."""

@@ -13,7 +13,7 @@ from kitaru_core.client import KitaruClient
 
 def hand_off(client: KitaruClient, exec_id: str, action: Literal["resume", "retry"]) -> None:
     """Resume or retry ``exec_id`` elsewhere (a worker, or a detached process)."""
-    from kitaru_core.client._handoff import hand_off as core_hand_off
+    from kitaru_core.client import hand_off as core_hand_off
 
     core_hand_off(client.store, client.settings, exec_id, action)
 
@@ -26,7 +26,7 @@ def hand_off_replay(
     flow_kwargs: dict[str, Any],
 ) -> str:
     """Start a replay of ``exec_id`` elsewhere; returns the new execution's id."""
-    from kitaru_core.client._handoff import hand_off_replay as core_hand_off_replay
+    from kitaru_core.client import hand_off_replay as core_hand_off_replay
 
     return core_hand_off_replay(
         client.store, client.settings, exec_id, from_, overrides, flow_kwargs

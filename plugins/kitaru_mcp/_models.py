@@ -122,9 +122,25 @@ class HandedOff(BaseModel):
     """An action that runs user code, handed to a worker or a detached process."""
 
     exec_id: str = Field(description="the execution that runs (a replay's is a new one)")
-    action: str = Field(description="resume, retry or replay")
+    action: str = Field(description="resume, retry, replay or invoke")
     status: str = Field(description="the execution's status right after the hand-off")
     note: str
+
+
+class Deployment(BaseModel):
+    """One deployed version of a flow (``kitaru deploy``) and the tags pointing at it."""
+
+    name: str
+    version: int
+    flow_ref: str = Field(description="module:qualname of the flow in its code snapshot")
+    created_at: float
+    tags: list[str]
+
+
+class Deployments(BaseModel):
+    """Deployed versions, by name, newest version first."""
+
+    deployments: list[Deployment]
 
 
 class ArtifactSummary(BaseModel):

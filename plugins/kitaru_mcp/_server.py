@@ -26,6 +26,8 @@ from kitaru_mcp._models import (
     ArtifactList,
     ArtifactSummary,
     ArtifactValue,
+    Deployment,
+    Deployments,
     ExecutionList,
     ExecutionRecord,
     ExecutionSummary,
@@ -168,6 +170,44 @@ def build_server(client: KitaruClient, *, name: str = "kitaru") -> MCPServer:
         status = executions.get(new_id).status
         return HandedOff(
             exec_id=new_id, action="replay", status=status, note=_NOTE.format(exec_id=new_id)
+        )
+
+    @tool(READ_ONLY)
+    def list_deployments(
+        name: Annotated[str | None, Field(description="Only this deployment's versions.")] = None,
+    ) -> Deployments:
+        """Published flows (`kitaru deploy`): every version and its tags."""
+        found = client.deployments.list(name)
+        return Deployments(
+            deployments=[
+                Deployment(
+                    name=d.name,
+                    version=d.version,
+                    flow_ref=d.flow_ref,
+                    created_at=d.created_at,
+                    tags=list(d.tags),
+                )
+                for d in found
+            ]
+        )
+
+    @tool(CHANGES)
+    def invoke_deployment(
+        name: Annotated[str, Field(description="The deployment (published flow) name.")],
+        args: Annotated[
+            dict[str, Any] | None, Field(description="The flow's keyword arguments.")
+        ] = None,
+        tag: Annotated[
+            str | None, Field(description="Run the version this tag points at (default tag).")
+        ] = None,
+        version: Annotated[int | None, Field(description="Run this version instead.")] = None,
+    ) -> HandedOff:
+        """Start a published flow by name, from its pinned code snapshot; arguments are
+        checked against its signature first."""
+        exec_id = client.deployments.hand_off_invoke(name, args, tag=tag, version=version)
+        status = executions.get(exec_id).status
+        return HandedOff(
+            exec_id=exec_id, action="invoke", status=status, note=_NOTE.format(exec_id=exec_id)
         )
 
     @tool(CHANGES)

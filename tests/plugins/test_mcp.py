@@ -43,6 +43,8 @@ TOOLS = {
     "cancel",
     "list_artifacts",
     "get_artifact",
+    "list_deployments",
+    "invoke_deployment",
 }
 
 
@@ -137,6 +139,7 @@ def test_an_agent_lists_answers_resumes_and_replays_over_stdio(
     subprocess_env: dict[str, str], tmp_path: Path
 ) -> None:
     flows = _flows()
+    deployed = kitaru.KitaruClient().deployments.deploy(flows.approval_flow, name="approver")
     waiting = flows.approval_flow.run("durability")
     to_cancel = flows.approval_flow.run("cancelling")
     assert waiting.status == to_cancel.status == "waiting"
@@ -205,6 +208,19 @@ def test_an_agent_lists_answers_resumes_and_replays_over_stdio(
             assert again["record"]["result"] == "edited notes (held)"
             assert again["record"]["original_exec_id"] == waiting.exec_id
 
+            # Another agent starts a published flow by name; it runs its pinned snapshot.
+            (listed_deployment,) = (await mcp.call("list_deployments"))["deployments"]
+            assert (listed_deployment["name"], listed_deployment["version"]) == (
+                "approver",
+                deployed.version,
+            )
+            invoked = await mcp.call("invoke_deployment", name="approver", args={"topic": "mcp"})
+            assert invoked["action"] == "invoke"
+            asked = await mcp.until(invoked["exec_id"], "waiting")
+            assert asked["record"]["deployment"] == "approver"
+            bad = await mcp.error("invoke_deployment", name="approver", args={"nope": 1})
+            assert "Nothing ran" in bad
+
             # Errors are tool errors with the CLI's messages.
             # (The SDK puts "Error executing tool NAME: " before the message.)
             missing = await mcp.error("get_execution", exec_id="kr-nope")
@@ -217,5 +233,5 @@ def test_an_agent_lists_answers_resumes_and_replays_over_stdio(
     asyncio.run(story())
     # Nothing ran in the MCP server: each action ran in a detached process, which logged it.
     logs = sorted(p.name for p in (Path(subprocess_env["KITARU_HOME"]) / "logs").iterdir())
-    assert f"{waiting.exec_id}-resume.log" in logs and len(logs) == 2
+    assert f"{waiting.exec_id}-resume.log" in logs and len(logs) == 3
     assert kitaru.KitaruClient().executions.get(waiting.exec_id).status == "completed"

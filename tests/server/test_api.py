@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from server_flows import BIG, fan, write
+from server_flows import BIG, fan, shout, write
 from server_helpers import Served
 from typer.testing import CliRunner
 
@@ -152,6 +152,31 @@ def test_child_executions_show_their_links_through_the_server(connected: Served)
             assert f'href="/executions/{child["exec_id"]}"' in page.text
         child_page = browser.get(f"/executions/{children[0]['exec_id']}")
         assert f'id="parent-link" href="/executions/{parent.exec_id}"' in child_page.text
+
+
+def test_a_deployment_is_invoked_by_name_over_http(connected: Served) -> None:
+    # Another service starts a published flow with one call: the server hands it to a
+    # detached process (user code never runs in the request), which runs the snapshot.
+    served = connected
+    deployed = KitaruClient().deployments.deploy(shout, name="shouter")
+
+    def post(path: str, body: Any) -> httpx.Response:
+        return httpx.post(served.url + path, headers=served.headers, json=body)
+
+    listed = httpx.get(served.url + "/api/deployments", headers=served.headers).json()
+    assert [(d["name"], d["version"], d["tags"]) for d in listed] == [
+        ("shouter", deployed.version, ["default"])
+    ]
+    started = post("/api/deployments/shouter/invoke", {"args": {"word": "hey"}})
+    assert started.status_code == 202, started.text
+    done = _settle(served, started.json()["exec_id"])
+    assert done["status"] == "completed" and done["result"] == "HEY"
+    assert done["deployment"] == "shouter" and done["deployment_version"] == deployed.version
+
+    bad_args = post("/api/deployments/shouter/invoke", {"args": {"nope": 1}})
+    assert bad_args.status_code == 422 and "Nothing ran" in bad_args.json()["detail"]
+    unknown = post("/api/deployments/nobody/invoke", {})
+    assert unknown.status_code == 404 and "shouter" in unknown.json()["detail"]
 
 
 def test_logs_follow_prints_lines_and_progress_over_sse(connected: Served) -> None:
