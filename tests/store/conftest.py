@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from kitaru_core.store import _backends
+from kitaru_core.store._sql_store import SqlStore
 
 ADMIN_URL = os.environ.get("KITARU_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -102,3 +103,13 @@ def empty_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
     if server is not None:
         for url in made:
             server.drop_database(url)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[SqlStore]:
+    """An open :class:`SqlStore` on each backend (``store_url``), closed afterwards."""
+    opened = SqlStore(store_url)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -5,22 +5,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-
-import pytest
 
 from kitaru_core.store._ids import new_exec_id
 from kitaru_core.store._records import DeploymentRecord, ExecutionRecord
 from kitaru_core.store._sql_store import SqlStore
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[SqlStore]:
-    opened = SqlStore(store_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def snapshot(name: str, code: str) -> DeploymentRecord:

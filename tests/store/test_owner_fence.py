@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -44,15 +43,6 @@ def operation(exec_id: str, name: str, *, run_no: int = 1) -> OperationRecord:
         output=b'"out"',
         run_no=run_no,
     )
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[SqlStore]:
-    opened = SqlStore(store_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def test_stale_owner_record_after_takeover_is_refused_naming_the_new_owner(

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -16,15 +14,6 @@ from kitaru_core.client._models import fold_operations
 from kitaru_core.store._migrations import MIGRATIONS_DIR
 from kitaru_core.store._records import ExecutionRecord, LogRecord, OperationRecord, StartedRecord
 from kitaru_core.store._sql_store import SqlStore
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[SqlStore]:
-    opened = SqlStore(store_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def new_execution(store: SqlStore) -> str:

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +33,6 @@ from kitaru_core.store._records import (
 from kitaru_core.store._schema import TABLE_NAMES
 from kitaru_core.store._schema import executions as t_executions
 from kitaru_core.store._sql_store import SqlStore
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[SqlStore]:
-    opened = SqlStore(store_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def unique(prefix: str) -> str:
