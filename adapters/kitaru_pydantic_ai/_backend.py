@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
-from pydantic import TypeAdapter
 from pydantic_ai.durable_exec import (
     BoundDurableOperation,
     DurableOperation,
@@ -17,13 +16,12 @@ from pydantic_ai.durable_exec import (
     durable_unit_scope,
     record_durable_unit,
 )
-from pydantic_ai.messages import ModelResponse
 from pydantic_core import to_json
 
 from kitaru_core.toolkit import HistoryChain, Identity, arun_operation, in_durable_unit
 from kitaru_core.toolkit import report_model_usage as note_usage
 from kitaru_pydantic_ai._identity import identity, kind_of
-from kitaru_pydantic_ai._model import live_usage, payload_usage
+from kitaru_pydantic_ai._model import payload_usage
 from kitaru_pydantic_ai._scheme import uses_history_chain
 from kitaru_pydantic_ai._serializers import EncodedPayload
 
@@ -46,10 +44,6 @@ def encoded(payload: Any) -> Any:
         return EncodedPayload(payload, to_json(payload, inf_nan_mode="constants"))
     except (ValueError, TypeError):  # not JSON after all: the registry finds its serializer
         return payload
-
-
-RESPONSE_JSON: TypeAdapter[ModelResponse] = TypeAdapter(ModelResponse)
-"""Serializes a fresh ``ModelResponse`` to the JSON its codec's payload would be stored as."""
 
 
 def loads_back_equal(result: Any, payload: Any) -> bool:
@@ -126,9 +120,6 @@ class KitaruOperationBackend(JournalCallableOperationBackend[None]):
         label_of = operation.invocation_label
         kind = kind_of(operation_id)
         model_request = isinstance(operation_id, ModelRequestId)
-        # A plain request's fresh response is stored as JSON straight from the object and returned
-        # as it is (the codec's dump and load are for payloads coming back from the store).
-        live_response = isinstance(operation_id, ModelRequestId) and not operation_id.streaming
         names: dict[str | None, str] = {}
 
         def name_of(label: str | None) -> str:
@@ -150,14 +141,6 @@ class KitaruOperationBackend(JournalCallableOperationBackend[None]):
 
             async def call() -> Any:
                 started = time.perf_counter()
-                if live_response:
-                    with durable_unit_scope():
-                        response = cast(ModelResponse, await handler(params))
-                        data = RESPONSE_JSON.dump_json(response)
-                    latency = time.perf_counter() - started
-                    note_usage(live_usage(response, latency=latency), standalone=True)
-                    fresh.append(response)
-                    return EncodedPayload(response, data)
                 with durable_unit_scope():
                     result = await handler(params)
                     payload = codec.dump(result)
@@ -170,9 +153,6 @@ class KitaruOperationBackend(JournalCallableOperationBackend[None]):
 
             stored = await arun_operation(name, call, kind=kind, identity=found)
             record_durable_unit(executed=bool(fresh))
-            if live_response and fresh:
-                response: ResultT = fresh[0]
-                return response
             payload = stored.value if type(stored) is EncodedPayload else stored
             if fresh and loads_back_equal(fresh[0], payload):
                 result: ResultT = fresh[0]
