@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
@@ -46,17 +46,20 @@ DEFAULT_INTERRUPT_TIMEOUT: float | None = 0
 LangGraph, where ``interrupt()`` returns control at once."""
 
 
-def _attempt(config: RunnableConfig | None, answers: list[Any]) -> RunnableConfig | None:
-    """``config`` with a fresh interrupt scratchpad that hands ``answers`` to ``interrupt()``."""
-    configurable = (config or {}).get("configurable") or {}
-    scratch = configurable.get(CONFIG_KEY_SCRATCHPAD)
-    if scratch is None:
-        return config
+def _scratchpad(config: RunnableConfig | None) -> Any:
+    """The interrupt scratchpad of the graph task ``config`` runs in (None outside a task)."""
+    return ((config or {}).get("configurable") or {}).get(CONFIG_KEY_SCRATCHPAD)
+
+
+def _attempt(config: RunnableConfig | None, scratch: Any, answers: list[Any]) -> RunnableConfig:
+    """``config`` with a fresh copy of its scratchpad ``scratch`` that hands ``answers`` to
+    ``interrupt()``."""
     fresh = dataclasses.replace(
         scratch,
         interrupt_counter=itertools.count().__next__,
         resume=[*scratch.resume, *answers],
     )
+    configurable = (config or {}).get("configurable") or {}
     patched: dict[str, Any] = {
         **(config or {}),
         "configurable": {**configurable, CONFIG_KEY_SCRATCHPAD: fresh},
@@ -89,29 +92,96 @@ def wait_name(node: str) -> str:
     return f"{node}.interrupt"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Call:
+    """A step of :func:`_answering`: call the node with ``config``."""
+
+    config: RunnableConfig | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Ask:
+    """A step of :func:`_answering`: ask a human about the node's ``interrupt()``."""
+
+    question: str
+    metadata: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Done:
+    """The end of :func:`_answering`: the node's result."""
+
+    value: Any
+
+
+Steps = Generator[_Call | _Ask, Any, Any]
+
+
+def _answering(node: str, config: RunnableConfig | None) -> Steps:
+    """A node run that answers its ``interrupt()`` calls, written once for sync and async.
+
+    It yields :class:`_Call` to have the node called (the driver sends back its result, or
+    throws its exception in) and :class:`_Ask` to have a human asked (the driver sends back the
+    answer), and returns the node's result. Each answer reaches ``interrupt()`` through a fresh
+    scratchpad in the next attempt's config, as with LangGraph's ``Command(resume=...)``.
+    """
+    scratch = _scratchpad(config)
+    answers: list[Any] = []
+    while True:
+        # the first attempt runs in LangGraph's own config (its scratchpad is fresh)
+        attempt = _attempt(config, scratch, answers) if answers else config
+        context = var_child_runnable_config.set(attempt) if answers else None
+        try:
+            result = yield _Call(attempt)
+        except GraphInterrupt as exc:
+            raised = _raised(exc)
+            if raised is None or scratch is None:
+                raise  # not in a graph's task: nothing to hand the answer to
+        else:
+            return result
+        finally:
+            if context is not None:
+                var_child_runnable_config.reset(context)
+        question, metadata = interrupt_question(node, raised)
+        answers.append((yield _Ask(question, metadata)))
+
+
+def _next(resume: Callable[[Any], _Call | _Ask], value: Any) -> _Call | _Ask | _Done:
+    """The step after sending (or throwing) ``value`` into the steps; :class:`_Done` at the end."""
+    try:
+        return resume(value)
+    except StopIteration as stop:
+        return _Done(stop.value)
+
+
 def _call_answered(
     node: str, config: RunnableConfig | None, call: NodeCall, timeout: float | None
 ) -> Any:
-    answers: list[Any] = []
+    """Run :func:`_answering` in this thread."""
+    steps = _answering(node, config)
     token = active_handler.set(HANDLER)
     try:
-        while True:
-            # the first attempt runs in LangGraph's own config (its scratchpad is fresh)
-            attempt = _attempt(config, answers) if answers else config
-            context = var_child_runnable_config.set(attempt) if attempt is not config else None
+        step: _Call | _Ask | _Done = next(steps)
+        while not isinstance(step, _Done):
             try:
-                return call(attempt)
-            except GraphInterrupt as exc:
-                raised = _raised(exc)
-                if raised is None or _attempt(config, answers) is config:
-                    raise  # not in a graph's task: nothing to hand the answer to
-            finally:
-                if context is not None:
-                    var_child_runnable_config.reset(context)
-            question, metadata = interrupt_question(node, raised)
-            answers.append(
-                ask_human(question, Any, name=wait_name(node), timeout=timeout, metadata=metadata)
-            )
+                if isinstance(step, _Call):
+                    done = call(step.config)
+                else:
+                    done = ask_human(
+                        step.question,
+                        Any,
+                        name=wait_name(node),
+                        timeout=timeout,
+                        metadata=step.metadata,
+                    )
+            except StopIteration:
+                steps.close()  # the node's own StopIteration: raised as it is
+                raise
+            except BaseException as exc:
+                step = _next(steps.throw, exc)
+            else:
+                step = _next(steps.send, done)
+        return step.value
     finally:
         active_handler.reset(token)
 
@@ -122,28 +192,31 @@ async def _acall_answered(
     call: Callable[[RunnableConfig | None], Awaitable[Any]],
     timeout: float | None,
 ) -> Any:
-    answers: list[Any] = []
+    """Run :func:`_answering` in a coroutine."""
+    steps = _answering(node, config)
     token = active_handler.set(HANDLER)
     try:
-        while True:
-            # the first attempt runs in LangGraph's own config (its scratchpad is fresh)
-            attempt = _attempt(config, answers) if answers else config
-            context = var_child_runnable_config.set(attempt) if attempt is not config else None
+        step: _Call | _Ask | _Done = next(steps)
+        while not isinstance(step, _Done):
             try:
-                return await call(attempt)
-            except GraphInterrupt as exc:
-                raised = _raised(exc)
-                if raised is None or _attempt(config, answers) is config:
-                    raise  # not in a graph's task: nothing to hand the answer to
-            finally:
-                if context is not None:
-                    var_child_runnable_config.reset(context)
-            question, metadata = interrupt_question(node, raised)
-            answers.append(
-                await aask_human(
-                    question, Any, name=wait_name(node), timeout=timeout, metadata=metadata
-                )
-            )
+                if isinstance(step, _Call):
+                    done = await call(step.config)
+                else:
+                    done = await aask_human(
+                        step.question,
+                        Any,
+                        name=wait_name(node),
+                        timeout=timeout,
+                        metadata=step.metadata,
+                    )
+            except StopIteration:
+                steps.close()  # the node's own StopIteration: raised as it is
+                raise
+            except BaseException as exc:
+                step = _next(steps.throw, exc)
+            else:
+                step = _next(steps.send, done)
+        return step.value
     finally:
         active_handler.reset(token)
 

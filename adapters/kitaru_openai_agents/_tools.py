@@ -39,6 +39,9 @@ def durable_tool(tool: FunctionTool) -> FunctionTool:
             f"{agent}__tool.{name}", call, kind="tool", inputs=inputs
         )
 
+    # The SDK reads the wrapper's type hints at every call (to pick the context it passes): as
+    # objects, not strings, they are not compiled again each time.
+    invoke.__annotations__ = {"ctx": Any, "arguments": str, "return": Any}
     wrapped = copy.copy(tool)
     wrapped.on_invoke_tool = invoke
     return wrapped

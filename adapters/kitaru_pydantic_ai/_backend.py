@@ -98,6 +98,16 @@ class KitaruOperationBackend(JournalCallableOperationBackend[None]):
         self._history = history
         self.names = (agent_name, default_model_id)
         """What the operation names are made of: the agent's name and default model id."""
+        self._names: dict[DurableOperationId, str] = {}
+
+    def operation_name(self, operation_id: DurableOperationId) -> str:
+        """The stored name of ``operation_id``'s operations (no label), worked out once."""
+        name = self._names.get(operation_id)
+        if name is None:
+            name = self._namer.invocation_name(operation_id, label=None).operation_name
+            if len(self._names) < 1024:
+                self._names[operation_id] = name
+        return name
 
     def bind(
         self, operation: DurableOperation[ParamsT, WireT, ResultT]

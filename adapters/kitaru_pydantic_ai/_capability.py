@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Mapping
+from copy import copy
+from functools import partial
 from typing import Any, ClassVar
 
+from pydantic_ai._enqueue import EnqueueGuard
+from pydantic_ai._run_context import set_current_run_context
 from pydantic_ai.agent import EventStreamHandler
 from pydantic_ai.durable_exec import (
     JSON_CODEC,
     BaseDurabilityCapability,
     DurabilityEngineSpec,
     DurableOperationBackend,
+    ModelRequestId,
+    ModelRequestParams,
     conversation_id_from_run_id,
     external_event_scope,
 )
-from pydantic_ai.messages import AgentStreamEvent
-from pydantic_ai.models import Model
+from pydantic_ai.durable_exec._toolset import CancelGuard, cancel_not_supported_message
+from pydantic_ai.durable_exec._utils import DurableModel
+from pydantic_ai.messages import AgentStreamEvent, ModelResponse
+from pydantic_ai.models import Model, ModelRequestContext
 from pydantic_ai.tools import AgentDepsT, RunContext
 
 from kitaru_core import toolkit
 from kitaru_pydantic_ai._backend import KitaruOperationBackend
 from kitaru_pydantic_ai._identity import message_text
+from kitaru_pydantic_ai._requests import RecordedModel, record_request
 
 RUN_COUNTER = "pydantic_ai.run"
 DEFAULT_TIMEOUT: float | None = 600
@@ -109,6 +118,75 @@ class KitaruDurability(BaseDurabilityCapability[AgentDepsT]):
         )
         self._model_operations[key] = (self, backend, operations)
         return operations
+
+    @property
+    def history(self) -> toolkit.HistoryChain:
+        """The hash chain of this capability's model-request histories (their identity)."""
+        return self._history
+
+    def request_operation_name(self, operation_id: ModelRequestId) -> str:
+        """The stored name of a model request's operation (Pydantic AI's journal namer's)."""
+        return self.get_durable_operation_backend().operation_name(operation_id)
+
+    def _durable_run_context(self, ctx: RunContext[AgentDepsT]) -> RunContext[AgentDepsT]:
+        """The run context user code sees inside an operation: ``enqueue()`` and ``cancel()`` raise.
+
+        What the layer makes (``guard_run_context``), made by a shallow copy: the layer's
+        ``dataclasses.replace`` rebuilds all ~50 fields through ``__init__``, twice per recorded
+        op. A ``RunContext`` has no ``__post_init__`` and no ``init=False`` fields, so the copy
+        is the same object the layer would build; a subclass still goes through the layer.
+        """
+        if type(ctx) is not RunContext:
+            return super()._durable_run_context(ctx)
+        guarded = copy(ctx)
+        unit, container = self.durable_unit_noun, self.durable_container_noun
+        guarded.pending_messages = EnqueueGuard(unit, container)
+        guarded._cancellation = CancelGuard(cancel_not_supported_message(unit, container))
+        return guarded
+
+    async def run_request_unit(self, params: ModelRequestParams) -> ModelResponse:
+        """One model request as the layer runs it inside its durable unit.
+
+        For the agent's default model with no capability wrapping it (the usual case), that is
+        the default model's request under the guarded run context, without rebuilding the model
+        for the unit; anything else is the layer's ``_model_request_operation`` itself.
+        """
+        ctx = params.run_context
+        model = self._models_by_id.get("default") if params.model_id is None else None
+        root = ctx.root_capability
+        if (
+            model is None
+            or type(ctx) is not RunContext
+            or (root is not None and root.get_wrapper_model(model) is not None)
+        ):
+            return await self._model_request_operation(params)
+        response: ModelResponse | None = None
+        try:
+            guarded = self._durable_run_context(ctx)
+            guarded.model = model
+            with set_current_run_context(guarded), self._request_policy_scope(guarded):
+                response = await model.request(
+                    params.messages, params.model_settings, params.model_request_parameters
+                )
+        except BaseException:
+            await self._withdraw_unreturned_response(params, response)
+            raise
+        self._stamp_response(response, params.messages)
+        return response
+
+    async def _build_durable_model(
+        self, ctx: RunContext[AgentDepsT], request_context: ModelRequestContext
+    ) -> DurableModel:
+        """The layer's durable model, with its plain requests recorded by Kitaru directly.
+
+        Built by the layer (the model entered for the request when the request owns it, the
+        same model id), but a plain request goes from the model to ``record_request`` instead of
+        through a bound durable operation; its other segments are the layer's.
+        """
+        layer_model = await super()._build_durable_model(ctx, request_context)
+        model_id = self._model_id_for_request(ctx, request_context)  # as the layer worked it out
+        record = partial(record_request, self, ctx, model_id, request_context.model.model_name)
+        return RecordedModel(layer_model, record=record)
 
     def wrap_run_event_stream(
         self, ctx: RunContext[AgentDepsT], *, stream: AsyncIterable[AgentStreamEvent]

@@ -80,6 +80,37 @@ def payload_usage(payload: Any, *, latency: float) -> ModelUsage | None:
     return found
 
 
+def live_usage(response: ModelResponse, *, latency: float) -> ModelUsage:
+    """Usage of a fresh ``ModelResponse``, as :func:`payload_usage` reads it from its payload.
+
+    The price is looked up (``response_usage``) only when the provider gave no cost and the
+    model is not known to have none.
+    """
+    usage = response.usage
+    model = (response.provider_name, response.provider_url, response.model_name)
+    cost = getattr(usage, "cost", None)
+    if cost is None and model not in _unpriced:
+        found = response_usage(response, latency=latency)
+        if found.details.get("cost_known") is False and not usage.unmeasured_requests:
+            _unpriced.add(model)
+        return found
+    details: dict[str, Any] = {}
+    if response.provider_name:
+        details["provider"] = response.provider_name
+    if response.finish_reason:
+        details["finish_reason"] = response.finish_reason
+    if cost is None:
+        details["cost_known"] = False
+    return ModelUsage(
+        model=response.model_name,
+        tokens_in=int(usage.input_tokens or 0),
+        tokens_out=int(usage.output_tokens or 0),
+        cost=float(cost or 0.0),
+        latency=latency,
+        details=details,
+    )
+
+
 def add_run_usage(messages: Iterable[ModelMessage]) -> None:
     """Add each model response's usage to the running operation (a run inside a checkpoint)."""
     for message in messages:
