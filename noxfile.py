@@ -46,10 +46,17 @@ NOT_COLLECTED = [f"--ignore={path}" for path in OWN_SESSION_ONLY]
 ADAPTER_EXAMPLES = {"claude-agent-sdk": "examples/claude_agent.py"}
 # Tests never reach the network: LiteLLM reads its bundled price map instead of fetching one.
 OFFLINE_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-# The suites run their test files on every core (pytest-xdist): much of a test's time is spent
-# waiting on a subprocess, a lease or a server, which another file's tests use meanwhile. A file
-# stays on one worker, so its module fixtures are made once.
-PARALLEL = ["-n", "auto", "--dist", "loadfile"]
+# The suites run their tests on every core (pytest-xdist): much of a test's time is spent waiting
+# on a subprocess, a lease or a server, which other tests use meanwhile. Work stealing keeps both
+# cores busy to the end, when one file's slow tests would otherwise run alone.
+PARALLEL = ["-n", "auto", "--dist", "worksteal"]
+# The unit tests run on a bare install in the `unit` session; the `tests` session runs every
+# other folder, and again only the unit files that skip there for want of an extra.
+UNIT_NEEDING_EXTRAS = [
+    "tests/unit/test_layers.py",  # import-linter
+    "tests/unit/test_stacks.py",  # psycopg
+    "tests/unit/test_toolkit.py",  # genai-prices
+]
 
 
 def install(session: nox.Session, *args: str) -> None:
@@ -84,13 +91,17 @@ def unit(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole suite with every extra it exercises (PostgreSQL, S3, adapters, subprocesses)."""
+    """The suite with every extra it exercises (PostgreSQL, S3, adapters, servers, browsers,
+    subprocesses): every folder of tests/ but unit (run bare by `unit`), and the unit files that
+    need an extra; with arguments after --, what they name."""
     install(session, "-e", f".[{TEST_EXTRAS}]")
+    folders = sorted(d.rstrip("/") for d in glob.glob("tests/*/") if d != "tests/unit/")
+    folders = [d for d in folders if glob.glob(f"{d}/**/test_*.py", recursive=True)]
     session.run(
         "pytest",
         *PARALLEL,
         *NOT_COLLECTED,
-        *session.posargs,
+        *(session.posargs or [*folders, *UNIT_NEEDING_EXTRAS]),
         env={**OFFLINE_ENV, "KITARU_TESTS_NO_SKIPS": "1"},
     )
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -48,15 +47,6 @@ def test_children_run_concurrently_on_each_backend(
     children = KitaruClient().executions.list(parent=handle.exec_id)
     assert sorted(c.result for c in children) == [0, 1, 4]
     assert {c.parent_id for c in children} == {handle.exec_id}
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[SqlStore]:
-    opened = SqlStore(store_url)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def _execution(store: SqlStore, status: str, *, owner: str | None = None) -> str:
