@@ -208,13 +208,10 @@ class DeploymentsAPI:
         local stack the execution runs here and the handle is returned when it stops; on a
         worker stack it is queued.
         """
-        record, flow = self.load(name, tag=tag, version=version)
-        arguments = bind_arguments(record, flow.signature, args)
-        pin = DeploymentPin(record.name, record.version, record.snapshot)
+        flow, arguments, pin, queued = self._start(name, args, tag=tag, version=version)
         settings = self._settings
-        if not runner_for(settings).in_process:
-            exec_id = queue_execution(flow, arguments, settings=settings, deployment=pin)
-            return FlowHandle(exec_id, store=self._store, settings=settings)
+        if queued is not None:
+            return FlowHandle(queued, store=self._store, settings=settings)
         run = create_execution(flow, arguments, settings=settings, deployment=pin)
         if flow.is_async:
             import asyncio
@@ -233,15 +230,31 @@ class DeploymentsAPI:
         """:meth:`invoke`, but never run in this process (a server's or an MCP tool's): queued
         for the stack's workers, or run by a detached ``kitaru executions resume`` process.
         Returns the new execution's id at once; bad arguments are refused before anything."""
-        record, flow = self.load(name, tag=tag, version=version)
-        arguments = bind_arguments(record, flow.signature, args)
-        pin = DeploymentPin(record.name, record.version, record.snapshot)
+        flow, arguments, pin, queued = self._start(name, args, tag=tag, version=version)
+        if queued is not None:
+            return queued
         settings = self._settings
-        if not runner_for(settings).in_process:
-            return queue_execution(flow, arguments, settings=settings, deployment=pin)
         run = create_execution(flow, arguments, settings=settings, deployment=pin, queued=True)
         hand_off(self._store, settings, run.exec_id, "resume")
         return run.exec_id
+
+    def _start(
+        self,
+        name: str,
+        args: dict[str, Any] | None,
+        *,
+        tag: str | None,
+        version: int | str | None,
+    ) -> tuple[Any, dict[str, Any], DeploymentPin, str | None]:
+        """The flow of the version to run, its checked arguments and pin; on a worker stack
+        the execution is queued here and its id is the last item (None on a local stack)."""
+        record, flow = self.load(name, tag=tag, version=version)
+        arguments = bind_arguments(record, flow.signature, args)
+        pin = DeploymentPin(record.name, record.version, record.snapshot)
+        queued = None
+        if not runner_for(self._settings).in_process:
+            queued = queue_execution(flow, arguments, settings=self._settings, deployment=pin)
+        return flow, arguments, pin, queued
 
 
 def bind_arguments(
